@@ -1,0 +1,369 @@
+"""A bot backed by any OpenAI-compatible chat completions server (OpenAI, Azure /openai/v1/, vLLM,
+Ollama, LM Studio), streaming, with explicit timeouts, retries and error mapping.
+
+The openai client's own retries are switched off (`max_retries=0`): retrying here keeps the policy
+visible and testable, and lets us refuse to retry once text has reached the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import openai
+
+from workbench.bots.base import (
+    AuthFailed,
+    BaseBot,
+    BotError,
+    BotTimeout,
+    ConnectionRefused,
+    MalformedResponse,
+    RateLimited,
+    ReplyRequest,
+    RequestRejected,
+    ServerError,
+    StreamCut,
+    StreamMeta,
+)
+from workbench.domain.enums import BotKind
+
+logger = logging.getLogger(__name__)
+
+LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore the key
+
+# Parameters the openai client accepts as keywords; anything else (top_k, min_p, repetition_penalty
+# for vLLM/Ollama...) goes into `extra_body`, which the client would otherwise reject.
+_CLIENT_PARAMETERS = frozenset(
+    {
+        "temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty",
+        "frequency_penalty", "seed", "stop", "logit_bias", "reasoning_effort", "response_format",
+    }
+)  # fmt: skip
+_RESERVED_PARAMETERS = frozenset({"model", "messages", "stream", "stream_options", "n"})
+
+
+class _Secret:
+    """Holds the API key so that repr(), vars() and tracebacks never show it."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "_Secret('***')"
+
+
+class _ChunkReader:
+    """Checks the chunks of one streamed completion and pulls out text and usage."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.text_chars = 0
+        self.finish_reason: str | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+
+    def feed(self, chunk: object) -> str:
+        self.chunks += 1
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.prompt_tokens = _int_or_none(getattr(usage, "prompt_tokens", None))
+            self.completion_tokens = _int_or_none(getattr(usage, "completion_tokens", None))
+        choices = getattr(chunk, "choices", None)
+        if not isinstance(choices, list):
+            raise MalformedResponse(f"a stream chunk has no 'choices' list: {_short(chunk)}")
+        if not choices:  # the final usage chunk, or Azure's empty first chunk
+            return ""
+        choice = choices[0]
+        finish_reason = getattr(choice, "finish_reason", None)
+        if finish_reason:
+            self.finish_reason = str(finish_reason)
+        content = getattr(getattr(choice, "delta", None), "content", None)
+        if not isinstance(content, str):
+            return ""
+        self.text_chars += len(content)
+        return content
+
+    def finish(self, meta: StreamMeta) -> None:
+        if self.chunks == 0:
+            raise MalformedResponse(
+                "the server answered without a single completion chunk "
+                "(not an OpenAI-compatible stream?)"
+            )
+        if self.finish_reason is None:
+            raise StreamCut("the stream ended without a finish_reason")
+        meta.prompt_tokens = self.prompt_tokens
+        meta.completion_tokens = self.completion_tokens
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from `retry-after-ms`, `Retry-After: <seconds>` or `Retry-After: <date>`."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+class OpenAICompatBot(BaseBot):
+    """Streams replies from an OpenAI-compatible `/chat/completions` endpoint."""
+
+    kind = BotKind.openai
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        parameters: dict[str, Any] | None = None,
+        api_key_env: str | None = None,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 5.0,
+        max_retries: int = 2,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 20.0,
+        max_retry_after_s: float = 60.0,
+    ) -> None:
+        """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect.
+
+        Failures before the first text chunk are retried `max_retries` times, waiting
+        `backoff_base_s * 2**attempt` (capped at `backoff_max_s`) or the server's Retry-After if
+        longer; a Retry-After above `max_retry_after_s` is not waited for.
+        """
+        self.parameters = dict(parameters or {})
+        clash = _RESERVED_PARAMETERS & self.parameters.keys()
+        if clash:
+            raise ValueError(f"parameters may not set {sorted(clash)}; the bot sets them itself")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.base_url = base_url
+        self.model = model
+        self.api_key_env = api_key_env
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.max_retry_after_s = max_retry_after_s
+        self._key = _Secret(self._read_key(api_key_env))
+        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
+        self._client = openai.OpenAI(**self._client_options())
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, openai.AsyncOpenAI
+        ] = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAICompatBot(base_url={self.base_url!r}, model={self.model!r}, "
+            f"api_key_env={self.api_key_env!r})"
+        )
+
+    @staticmethod
+    def _read_key(api_key_env: str | None) -> str:
+        if not api_key_env:
+            return LOCAL_DUMMY_KEY
+        key = os.environ.get(api_key_env, "")
+        if not key:
+            raise AuthFailed(f"the API key environment variable {api_key_env!r} is not set")
+        return key
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "api_key": self._key.reveal(),
+            "timeout": self._timeout,
+            "max_retries": 0,
+        }
+
+    def _async_client(self) -> openai.AsyncOpenAI:
+        # An httpx.AsyncClient's pooled connections belong to one event loop; reusing them from
+        # another loop (each asyncio.run) fails, so keep one client per loop.
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = openai.AsyncOpenAI(**self._client_options())
+            self._async_clients[loop] = client
+        return client
+
+    def close(self) -> None:
+        """Release the sync client's connections (async clients go with their event loop)."""
+        self._client.close()
+
+    def _create_kwargs(self, request: ReplyRequest) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if request.system_prompt:
+            messages.append({"role": "system", "content": request.system_prompt})
+        messages.extend(request.messages)
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        extra = {k: v for k, v in self.parameters.items() if k not in _CLIENT_PARAMETERS}
+        kwargs.update({k: v for k, v in self.parameters.items() if k in _CLIENT_PARAMETERS})
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    def _iter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> Iterator[str]:
+        kwargs = self._create_kwargs(request)
+        attempt = 0
+        while True:
+            reader = _ChunkReader()
+            try:
+                with self._client.chat.completions.create(**kwargs) as stream:
+                    for chunk in stream:
+                        if text := reader.feed(chunk):
+                            yield text
+                reader.finish(meta)
+                return
+            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
+                time.sleep(self._after_failure(exc, reader, attempt))
+            attempt += 1
+
+    async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
+        kwargs = self._create_kwargs(request)
+        client = self._async_client()
+        attempt = 0
+        while True:
+            reader = _ChunkReader()
+            try:
+                stream = await client.chat.completions.create(**kwargs)
+                async with stream:
+                    async for chunk in stream:
+                        if text := reader.feed(chunk):
+                            yield text
+                reader.finish(meta)
+                return
+            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
+                await asyncio.sleep(self._after_failure(exc, reader, attempt))
+            attempt += 1
+
+    def _after_failure(self, exc: Exception, reader: _ChunkReader, attempt: int) -> float:
+        """Seconds to wait before the next attempt, or raise the BotError to give up with."""
+        err = self._to_bot_error(exc)
+        if reader.text_chars:
+            # Text has reached the user: a retry would show a different reply after it.
+            raise StreamCut(
+                f"the reply from {self.base_url} broke off after {reader.text_chars} "
+                f"characters: {err.message}",
+                status_code=err.status_code,
+            ) from exc
+        delay = self._retry_delay(err, attempt)
+        if delay is None:
+            err.attempts = attempt + 1
+            if err is exc:
+                raise err
+            raise err from exc
+        logger.warning(
+            "bot %s attempt %d/%d failed (%s), retrying in %.2f s",
+            self.model, attempt + 1, self.max_retries + 1, err.kind.value, delay,
+        )  # fmt: skip
+        return delay
+
+    def _retry_delay(self, err: BotError, attempt: int) -> float | None:
+        if not err.retryable or attempt >= self.max_retries:
+            return None
+        backoff = min(self.backoff_base_s * 2**attempt, self.backoff_max_s)
+        if err.retry_after_s is None:
+            return backoff
+        if err.retry_after_s > self.max_retry_after_s:
+            return None  # e.g. a daily quota: waiting here would only freeze the session
+        return max(err.retry_after_s, backoff)
+
+    def _to_bot_error(self, exc: Exception) -> BotError:
+        err = _classify(exc, where=f"the model server at {self.base_url}")
+        if err is None:
+            raise exc  # a bug, not a bot failure: let it surface unchanged
+        key = self._key.reveal()
+        if key != LOCAL_DUMMY_KEY and key in err.message:
+            err.message = err.message.replace(key, "***")
+            err.args = (err.message,)
+        return err
+
+
+def _classify(exc: Exception, *, where: str) -> BotError | None:
+    """Map an exception from the openai client or httpx to a BotError (None if unknown)."""
+    if isinstance(exc, BotError):
+        exc.message = f"{where}: {exc.message}"
+        exc.args = (exc.message,)
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        return _from_status(exc, where)
+    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
+        return MalformedResponse(f"{where} sent a response that is not valid JSON/SSE: {exc}")
+    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
+    if isinstance(exc, openai.APITimeoutError) or isinstance(cause, httpx.TimeoutException):
+        return BotTimeout(f"{where} did not answer in time ({type(cause).__name__})")
+    if isinstance(cause, httpx.ConnectError):
+        return ConnectionRefused(f"could not connect to {where} ({cause}); is it running?")
+    if isinstance(cause, httpx.TransportError) or isinstance(exc, openai.APIConnectionError):
+        return StreamCut(f"{where} dropped the connection ({type(cause).__name__}: {cause})")
+    if isinstance(exc, openai.APIError):  # an {"error": ...} event inside the stream
+        return ServerError(f"{where} reported an error mid-stream: {exc.message}")
+    return None
+
+
+def _from_status(exc: openai.APIStatusError, where: str) -> BotError:
+    status = exc.status_code
+    detail = _error_detail(exc)
+    if status in (401, 403):
+        return AuthFailed(
+            f"{where} refused the credentials (HTTP {status}): {detail}", status_code=status
+        )
+    if status == 429:
+        retry_after = parse_retry_after(exc.response.headers)
+        hint = "" if retry_after is None else f", retry after {retry_after:g} s"
+        return RateLimited(
+            f"{where} is rate limiting requests (HTTP 429{hint}): {detail}",
+            status_code=status,
+            retry_after_s=retry_after,
+        )
+    if status == 408:
+        return BotTimeout(f"{where} timed out the request (HTTP 408)", status_code=status)
+    if status >= 500:
+        return ServerError(f"{where} failed (HTTP {status}): {detail}", status_code=status)
+    return RequestRejected(
+        f"{where} rejected the request (HTTP {status}): {detail}", status_code=status
+    )
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return str(message)[:300]
+    return exc.response.text[:300] if exc.response is not None else str(exc)[:300]

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, engine and migrations, and keyword-only repository functions."""

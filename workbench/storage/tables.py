@@ -1,0 +1,320 @@
+"""All table models of the workbench, in one module (the Alembic migrations mirror this file).
+
+Enums are stored as short strings, not database enum types, so adding a status is a code change
+and not a PostgreSQL type migration.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from workbench.domain.enums import (
+    BotKind,
+    ConversationKind,
+    ConversationStatus,
+    CurationState,
+    Group,
+    PairwiseChoice,
+    RatingSource,
+    RatingStatus,
+    RiskLevel,
+    Role,
+    RunStatus,
+    TrainingDayStatus,
+    TurnRole,
+    TurnStatus,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _enum(default: Any = None, **kw: Any) -> Any:
+    return Field(default=default, sa_type=sa.String(32), **kw)
+
+
+def _json(default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class Participant(SQLModel, table=True):
+    """Anyone who works in the workbench. Panel members are known only by a pseudonymous code."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=64)
+    role: Role = _enum()
+    group: Group | None = _enum(None)
+    password_hash: str | None = None  # staff only; panel members sign in with a join code
+    language: str = Field(default="nl", max_length=2)
+    training_day_id: int | None = Field(default=None, foreign_key="training_day.id")
+    is_demo: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    withdrawn_at: datetime | None = None
+    active: bool = True
+
+
+class TrainingDay(SQLModel, table=True):
+    __tablename__ = "training_day"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    day: date
+    status: TrainingDayStatus = _enum(TrainingDayStatus.open)
+    overlap: int = 2  # how many raters each reply needs
+    exposure_cap: int = 3  # scenarios one panel member may play in a session
+    scenario_ids: list[str] = _json(list)
+    bot_target_ids: list[int] = _json(list)
+    prompt_version_ids: list[int] = _json(list)
+    expert_rubric_version_id: int | None = Field(default=None, foreign_key="rubric_version.id")
+    panel_rubric_version_id: int | None = Field(default=None, foreign_key="rubric_version.id")
+    is_demo: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class JoinCode(SQLModel, table=True):
+    """A one-time code a panel member uses to join one training day; only its hash is stored."""
+
+    __tablename__ = "join_code"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, index=True)
+    training_day_id: int = Field(foreign_key="training_day.id", index=True)
+    valid_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")
+
+
+class ScenarioSnapshot(SQLModel, table=True):
+    """The exact YAML text of a scenario as used, identified by its sha256."""
+
+    __tablename__ = "scenario_snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: str = Field(index=True, max_length=120)
+    sha256: str = Field(unique=True, max_length=64)
+    content: str
+    title: str
+    risk_level: RiskLevel = _enum()
+    writer: str = Field(max_length=32)
+    tags: list[str] = _json(list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RubricVersion(SQLModel, table=True):
+    __tablename__ = "rubric_version"
+    __table_args__ = (sa.UniqueConstraint("rubric_id", "version", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rubric_id: str = Field(index=True, max_length=120)
+    version: int
+    audience: Group = _enum()
+    sha256: str = Field(max_length=64)
+    content: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BotTarget(SQLModel, table=True):
+    """A bot under test. The API key itself is never stored: only the env var that holds it."""
+
+    __tablename__ = "bot_target"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=80)
+    kind: BotKind = _enum()
+    base_url: str | None = None
+    model: str | None = None
+    parameters: dict[str, Any] = _json(dict)
+    api_key_env: str | None = None
+    current_prompt_version_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PromptVersion(SQLModel, table=True):
+    """One distinct system-prompt text of a bot target (content hash + human label)."""
+
+    __tablename__ = "prompt_version"
+    __table_args__ = (sa.UniqueConstraint("bot_target_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    bot_target_id: int = Field(foreign_key="bot_target.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    label: str
+    content: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Run(SQLModel, table=True):
+    """A batch run of scripted scenarios against one bot target and prompt version."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    bot_target_id: int = Field(foreign_key="bot_target.id")
+    prompt_version_id: int = Field(foreign_key="prompt_version.id")
+    status: RunStatus = _enum(RunStatus.running)
+    scenario_ids: list[str] = _json(list)
+    repeat: int = 1
+    concurrency: int = 1
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    manifest: dict[str, Any] = _json(dict)
+    is_demo: bool = False
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: ConversationKind = _enum()
+    status: ConversationStatus = _enum(ConversationStatus.active)
+    training_day_id: int | None = Field(default=None, foreign_key="training_day.id", index=True)
+    scenario_snapshot_id: int | None = Field(default=None, foreign_key="scenario_snapshot.id")
+    bot_target_id: int | None = Field(default=None, foreign_key="bot_target.id")
+    prompt_version_id: int | None = Field(default=None, foreign_key="prompt_version.id")
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    run_id: str | None = Field(default=None, foreign_key="run.id", index=True)
+    repeat_index: int | None = None
+    external_id: str | None = None  # replay imports: the id in the source log
+    consent_to_use: bool | None = None  # panel member's consent to reuse their role-play text
+    meta: dict[str, Any] = _json(dict)
+    is_demo: bool = False
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class Turn(SQLModel, table=True):
+    """One message. A failed bot reply stays as a failed turn; the retry gets the next index."""
+
+    __table_args__ = (sa.UniqueConstraint("conversation_id", "index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    index: int
+    role: TurnRole = _enum()
+    content: str = ""
+    status: TurnStatus = _enum(TurnStatus.ok)
+    error_kind: str | None = Field(default=None, max_length=32)
+    error_message: str | None = None
+    author_participant_id: int | None = Field(default=None, foreign_key="participant.id")
+    consent_to_use: bool | None = None
+    prompt_version_id: int | None = Field(default=None, foreign_key="prompt_version.id")
+    model: str | None = None
+    parameters: dict[str, Any] = _json(dict)
+    latency_first_token_ms: float | None = None
+    latency_total_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    withdrawn: bool = False
+
+
+class Rating(SQLModel, table=True):
+    """One rater's judgement of one bot reply under one rubric version (draft or submitted)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("rater_id", "turn_id", "rubric_version_id", name="uq_rating_once"),
+        sa.Index("ix_rating_turn_status", "turn_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turn.id")
+    rater_id: int = Field(foreign_key="participant.id", index=True)
+    rubric_version_id: int = Field(foreign_key="rubric_version.id")
+    source: RatingSource = _enum(RatingSource.human)
+    status: RatingStatus = _enum(RatingStatus.draft)
+    values: dict[str, Any] = _json(dict)
+    overall: float | None = None
+    unsafe: bool = False  # the verdict: a critical criterion failed or the rater flagged it
+    unsafe_flag: bool = False  # the rater's explicit flag
+    unsafe_span: str | None = None
+    comment: str | None = None
+    ideal_reply: str | None = None
+    time_spent_s: float | None = None
+    judge_model: str | None = None
+    judge_prompt_sha: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    withdrawn: bool = False
+
+
+class RatingScore(SQLModel, table=True):
+    """Per-criterion values in long form, so aggregates run in SQL on both databases."""
+
+    __tablename__ = "rating_score"
+    rating_id: int = Field(foreign_key="rating.id", primary_key=True)
+    criterion: str = Field(primary_key=True, max_length=64)
+    value: int  # 1–5, or 1/0 for yes/no
+
+
+class PairwiseJudgement(SQLModel, table=True):
+    __tablename__ = "pairwise_judgement"
+    __table_args__ = (sa.UniqueConstraint("rater_id", "turn_a_id", "turn_b_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rater_id: int = Field(foreign_key="participant.id")
+    turn_a_id: int = Field(foreign_key="turn.id")
+    turn_b_id: int = Field(foreign_key="turn.id")
+    left_turn_id: int = Field(foreign_key="turn.id")  # which reply this rater saw on the left
+    choice: PairwiseChoice = _enum()
+    reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Adjudication(SQLModel, table=True):
+    """A lead expert's final decision on a disputed reply; the original ratings stay untouched."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turn.id", index=True)
+    rubric_version_id: int = Field(foreign_key="rubric_version.id")
+    adjudicator_id: int = Field(foreign_key="participant.id")
+    final_values: dict[str, Any] = _json(dict)
+    final_overall: float | None = None
+    unsafe: bool = False
+    final_ideal_reply: str | None = None
+    chosen_from_rating_id: int | None = Field(default=None, foreign_key="rating.id")
+    reason: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CuratedExample(SQLModel, table=True):
+    __tablename__ = "curated_example"
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turn.id", unique=True)
+    state: CurationState = _enum(CurationState.needs_review)
+    tags: list[str] = _json(list)
+    ideal_reply: str | None = None
+    score: float | None = None
+    lock_version: int = 1  # optimistic locking: an update must name the version it read
+    updated_by: int | None = Field(default=None, foreign_key="participant.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+    withdrawn: bool = False
+
+
+class ExportRecord(SQLModel, table=True):
+    __tablename__ = "export_record"
+    id: int | None = Field(default=None, primary_key=True)
+    format: str = Field(max_length=32)
+    filters: dict[str, Any] = _json(dict)
+    out_dir: str
+    manifest: dict[str, Any] = _json(dict)
+    created_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=64, index=True)
+    entity: str | None = Field(default=None, max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] = _json(dict)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed sign-ins, kept to rate-limit guessing of passwords and join codes."""
+
+    __tablename__ = "login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, index=True)  # e.g. "user:<code>" or "join"
+    at: datetime = Field(default_factory=utcnow, index=True)
+    ok: bool = False
