@@ -107,7 +107,9 @@ class Condition(BaseModel):
         if self.metric in _SHARES and not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold of a share must be between 0 and 1, got {self.threshold}")
         if self.metric is Metric.mean_score and not 1.0 <= self.threshold <= 5.0:
-            raise ValueError(f"threshold of mean_score must be between 1 and 5, got {self.threshold}")
+            raise ValueError(
+                f"threshold of mean_score must be between 1 and 5, got {self.threshold}"
+            )
         if self.bound is not Bound.point:
             if self.metric not in _SHARES:
                 raise ValueError(f"a Wilson bound applies to shares only, not to {self.metric}")
@@ -195,8 +197,13 @@ def _fmt(value: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "nl" else text
 
 
-def _explain(cond: Condition, status: ConditionStatus, inp: MetricInput, observed: float | None,
-             bound_value: float | None) -> Localized:
+def _explain(
+    cond: Condition,
+    status: ConditionStatus,
+    inp: MetricInput,
+    observed: float | None,
+    bound_value: float | None,
+) -> Localized:
     texts = {}
     for lang in ("nl", "en"):
         if status is ConditionStatus.not_enough_data:
@@ -245,8 +252,11 @@ def evaluate_condition(cond: Condition, inp: MetricInput | None) -> ConditionRes
                 raise ValueError(f"input for {cond.id!r} needs successes")
             observed = inp.successes / inp.n
             low, high = wilson_interval(inp.successes, inp.n)
-            bound_value = {Bound.point: observed, Bound.wilson_lower_95: low,
-                           Bound.wilson_upper_95: high}[cond.bound]
+            bound_value = {
+                Bound.point: observed,
+                Bound.wilson_lower_95: low,
+                Bound.wilson_upper_95: high,
+            }[cond.bound]
     if inp.n < cond.min_n or bound_value is None:
         status = ConditionStatus.not_enough_data
     elif cond.lower_is_better:
@@ -298,7 +308,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
                 break
             key, node = match[0]
             line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
