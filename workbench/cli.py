@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -16,7 +17,8 @@ app = typer.Typer(
     name="workbench", help="Make a helpline chatbot better with the people who know it best.",
     no_args_is_help=True, add_completion=False,
 )
-console = Console()
+# Piped output (scripts, tests) would be cut at 80 columns; tables stay whole there.
+console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 

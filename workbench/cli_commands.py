@@ -1,1 +1,3 @@
 """Registers the command groups that live in their own modules (kept short per module)."""
+from workbench import cli_bots  # noqa: F401,E402
+from workbench import cli_app  # noqa: F401,E402

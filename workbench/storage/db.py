@@ -72,7 +72,8 @@ def migrate(engine: sa.Engine) -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        # "heads": areas may add migrations on parallel branches off the same parent.
+        command.upgrade(cfg, "heads")
 
 
 def current_revision(engine: sa.Engine) -> str | None:

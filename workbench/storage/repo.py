@@ -315,3 +315,10 @@ def audit(
     session.add(ev)
     session.flush()
     return ev
+
+
+def get_bot_target_by_id(*, session: Session, bot_target_id: int) -> BotTarget:
+    t = session.get(BotTarget, bot_target_id)
+    if t is None:
+        raise NotFound(f"bot target {bot_target_id}")
+    return t

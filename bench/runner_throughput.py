@@ -1,0 +1,122 @@
+"""Batch-runner throughput: 40 scenarios x 4 turns against the fault server with 100 ms latency.
+
+Prints achieved replies/s at concurrency 1, 8 and 32 with the ratio to the ideal
+(concurrency / latency), and the runner's own CPU time per reply at zero latency.
+The server runs in its own process so it does not share the runner's GIL.
+
+    .venv/bin/python bench/runner_throughput.py [--latency-ms 100] [--scenarios 40] [--turns 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER = """
+import sys, time
+from workbench.bots.faults import FaultyChatApp, Latency
+from workbench.bots.base import split_words
+from workbench.bots.server import RunningServer
+# A short fixed reply streamed word by word (about one chunk per token, as model servers send):
+# the bench measures the runner, not text generation.
+def reply(request):
+    return split_words("Dank je dat je dit vertelt. Ben je nu veilig? Bel 112 bij direct gevaar.")
+app = FaultyChatApp(reply, latency=Latency(first_chunk_ms=float(sys.argv[1])))
+server = RunningServer(app).start()
+print(server.port, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def make_library(folder: Path, n_scenarios: int, n_turns: int) -> None:
+    base = yaml.safe_load((ROOT / "scenarios" / "acuut-verwurging-partner.yaml").read_text())
+    (folder / "scenarios").mkdir()
+    (folder / "rubrics").mkdir()
+    for f in (ROOT / "rubrics").glob("*.yaml"):
+        (folder / "rubrics" / f.name).write_text(f.read_text())
+    for i in range(n_scenarios):
+        sc = dict(base, id=f"bench-{i:03d}", title=f"Bench scenario {i}")
+        sc["scripted_turns"] = [{"text": f"Bericht {t + 1} in gesprek {i}."}
+                                for t in range(n_turns)]
+        (folder / "scenarios" / f"bench-{i:03d}.yaml").write_text(
+            yaml.safe_dump(sc, allow_unicode=True))
+
+
+def start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(latency_ms)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def one_run(work: Path, base_url: str, concurrency: int, tag: str) -> tuple[float, float, int]:
+    from workbench.domain.enums import BotKind
+    from workbench.domain.library import load_library
+    from workbench.services.bots import add_target
+    from workbench.services.runs import create_run, execute_run
+    from workbench.storage.db import make_engine, migrate
+
+    library = load_library([work / "scenarios", work / "rubrics"])
+    engine = make_engine(f"sqlite:///{work / f'{tag}.db'}")
+    migrate(engine)
+    add_target(engine=engine, name="bench", kind=BotKind.openai, base_url=base_url,
+               model="bench", prompt="p", label="v1", parameters={"max_retries": 0})
+    run_id = create_run(engine=engine, library=library, bot_name="bench",
+                        concurrency=concurrency)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    summary = asyncio.run(execute_run(engine=engine, run_id=run_id, library=library,
+                                      runs_dir=work / "runs"))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    assert summary.failed == 0, summary.errors
+    engine.dispose()
+    return wall, cpu, summary.replies
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency-ms", type=float, default=100.0)
+    ap.add_argument("--scenarios", type=int, default=40)
+    ap.add_argument("--turns", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    args = ap.parse_args()
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        make_library(work, args.scenarios, args.turns)
+        print(f"{args.scenarios} scenarios x {args.turns} turns, server latency "
+              f"{args.latency_ms:.0f} ms (separate process), SQLite")
+        print(f"{'concurrency':>11} {'replies':>8} {'wall s':>8} {'replies/s':>10} "
+              f"{'ideal/s':>8} {'ratio':>6}")
+        proc, url = start_server(args.latency_ms)
+        try:
+            for c in args.concurrency:
+                wall, _cpu, n = one_run(work, url, c, f"c{c}")
+                ideal = c / (args.latency_ms / 1000)
+                print(f"{c:>11} {n:>8} {wall:>8.2f} {n / wall:>10.1f} {ideal:>8.0f} "
+                      f"{n / wall / ideal:>6.2f}")
+        finally:
+            proc.kill()
+        proc, url = start_server(0)
+        try:
+            wall, cpu, n = one_run(work, url, 32, "zero")
+            print(f"zero latency, concurrency 32: {n / wall:.0f} replies/s; runner CPU "
+                  f"{1000 * cpu / n:.2f} ms per reply (client, streaming parse, storage)")
+        finally:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""CLI: demo data and starting the Streamlit app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from workbench.cli import app, err
+
+APP_SCRIPT = Path(__file__).parent / "ui" / "streamlit_app.py"
+
+
+@app.command()
+def demo(
+    force: bool = typer.Option(False, help="Add demo data even when the database has data."),
+) -> None:
+    """Fill an empty database with a demo training day, runs and simulated ratings."""
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine, load_shipped_library
+    from workbench.services.demo import load_demo
+
+    s = get_settings()
+    summary = load_demo(engine=get_engine(s), library=load_shipped_library(s),
+                        runs_dir=s.runs_dir, only_if_empty=not force)
+    if not summary.created:
+        err.print("the database already holds data; no demo data added (use --force)")
+        return
+    err.print(f"demo data: training day {summary.training_day_id}, runs "
+              f"{', '.join(summary.run_ids)}, {summary.replies} replies, "
+              f"{summary.ratings} simulated ratings (all marked DEMO)")
+
+
+@app.command()
+def start(
+    port: int = typer.Option(8501, help="Port on 127.0.0.1."),
+    no_demo: bool = typer.Option(False, help="Do not load demo data into an empty database."),
+) -> None:
+    """Migrate, load demo data when the database is empty, and start the app on 127.0.0.1."""
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine, load_shipped_library
+    from workbench.services.demo import is_empty, load_demo
+
+    s = get_settings()
+    engine = get_engine(s)  # migrates
+    if not no_demo and is_empty(engine):
+        err.print("empty database: loading demo data (about half a minute)…")
+        load_demo(engine=engine, library=load_shipped_library(s), runs_dir=s.runs_dir)
+    from workbench.services.demo_accounts import ensure_demo_accounts
+
+    for line in ensure_demo_accounts(engine=engine):
+        err.print(line)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    err.print(f"workbench on http://127.0.0.1:{port}")
+    env = {**os.environ, "RAGAS_DO_NOT_TRACK": "true"}
+    raise typer.Exit(subprocess.call(cmd, env=env))
