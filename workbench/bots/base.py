@@ -33,10 +33,11 @@ class ReplyRequest:
 
     def __post_init__(self) -> None:
         for message in self.messages:
-            if message.get("role") not in _CHAT_ROLES or not isinstance(message.get("content"), str):
+            role, content = message.get("role"), message.get("content")
+            if role not in _CHAT_ROLES or not isinstance(content, str):
                 raise ValueError(
                     "ReplyRequest.messages takes user/assistant dicts with str content, "
-                    f"got {sorted(message)} with role {message.get('role')!r}"
+                    f"got keys {sorted(message)} with role {role!r}"
                 )
 
     def user_texts(self) -> list[str]:
@@ -339,6 +340,12 @@ class BaseBot:
         async for _ in stream:
             pass
         return stream.result
+
+    def close(self) -> None:
+        """Release held connections; a no-op unless the bot holds any."""
+
+    async def aclose(self) -> None:
+        """Release the running event loop's connections; call before the loop ends."""
 
 
 def split_words(text: str) -> list[str]:

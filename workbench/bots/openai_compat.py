@@ -15,7 +15,7 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import openai
@@ -82,7 +82,7 @@ class _ChunkReader:
             self.completion_tokens = _int_or_none(getattr(usage, "completion_tokens", None))
         choices = getattr(chunk, "choices", None)
         if not isinstance(choices, list):
-            raise MalformedResponse(f"a stream chunk has no 'choices' list: {_short(chunk)}")
+            raise MalformedResponse(f"sent a chunk without a 'choices' list: {_short(chunk)}")
         if not choices:  # the final usage chunk, or Azure's empty first chunk
             return ""
         choice = choices[0]
@@ -98,11 +98,10 @@ class _ChunkReader:
     def finish(self, meta: StreamMeta) -> None:
         if self.chunks == 0:
             raise MalformedResponse(
-                "the server answered without a single completion chunk "
-                "(not an OpenAI-compatible stream?)"
+                "answered without a single completion chunk (not an OpenAI-compatible stream?)"
             )
         if self.finish_reason is None:
-            raise StreamCut("the stream ended without a finish_reason")
+            raise StreamCut("ended the stream without a finish_reason")
         meta.prompt_tokens = self.prompt_tokens
         meta.completion_tokens = self.completion_tokens
 
@@ -216,8 +215,26 @@ class OpenAICompatBot(BaseBot):
         return client
 
     def close(self) -> None:
-        """Release the sync client's connections (async clients go with their event loop)."""
+        """Release the sync client's pooled connections."""
         self._client.close()
+
+    async def aclose(self) -> None:
+        """Release the running event loop's pooled connections; call before the loop ends."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def _create_kwargs(self, request: ReplyRequest) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
@@ -276,8 +293,7 @@ class OpenAICompatBot(BaseBot):
         if reader.text_chars:
             # Text has reached the user: a retry would show a different reply after it.
             raise StreamCut(
-                f"the reply from {self.base_url} broke off after {reader.text_chars} "
-                f"characters: {err.message}",
+                f"{err.message}; the reply broke off after {reader.text_chars} characters",
                 status_code=err.status_code,
             ) from exc
         delay = self._retry_delay(err, attempt)
@@ -295,7 +311,7 @@ class OpenAICompatBot(BaseBot):
     def _retry_delay(self, err: BotError, attempt: int) -> float | None:
         if not err.retryable or attempt >= self.max_retries:
             return None
-        backoff = min(self.backoff_base_s * 2**attempt, self.backoff_max_s)
+        backoff = min(self.backoff_base_s * 2.0**attempt, self.backoff_max_s)
         if err.retry_after_s is None:
             return backoff
         if err.retry_after_s > self.max_retry_after_s:
@@ -315,8 +331,8 @@ class OpenAICompatBot(BaseBot):
 
 def _classify(exc: Exception, *, where: str) -> BotError | None:
     """Map an exception from the openai client or httpx to a BotError (None if unknown)."""
-    if isinstance(exc, BotError):
-        exc.message = f"{where}: {exc.message}"
+    if isinstance(exc, BotError):  # raised by _ChunkReader, which does not know the server
+        exc.message = f"{where} {exc.message}"
         exc.args = (exc.message,)
         return exc
     if isinstance(exc, openai.APIStatusError):

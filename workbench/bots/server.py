@@ -1,0 +1,401 @@
+"""A minimal OpenAI-compatible HTTP server that serves any bot (the reference bot by default).
+
+Endpoints: `POST /v1/chat/completions` (plain JSON, or SSE with `"stream": true`, with a usage chunk
+when `stream_options.include_usage` is set) and `GET /v1/models`. Built on the stdlib
+ThreadingHTTPServer: a thread per connection holds 32+ concurrent streams easily (they mostly
+wait), bots stay plain sync code, and faults.py gets the raw socket it needs to cut a stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from workbench.bots.base import Bot, BotError, ReplyRequest
+from workbench.bots.reference import ReferenceBot
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+ReplyFn = Callable[[ReplyRequest], Iterable[str]]
+_CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+_MODELS_PATHS = ("/v1/models", "/models")
+
+
+@dataclass(frozen=True)
+class ResponseShape:
+    """How to deliver an otherwise normal reply: pacing, and whether to break it off."""
+
+    first_chunk_delay_s: float = 0.0
+    chunk_delay_s: float = 0.0
+    cut_after_chunks: int | None = None  # None: deliver everything
+    cut_cleanly: bool = False  # end the HTTP body properly, but without finish_reason/[DONE]
+    send_usage: bool = True  # as asked by stream_options; False acts like a server without usage
+
+
+def to_reply_request(body: dict[str, Any]) -> ReplyRequest:
+    """Turn an OpenAI chat request body into a ReplyRequest (system/developer -> system prompt)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("'messages' must be a non-empty list")
+    system_parts: list[str] = []
+    chat: list[dict[str, str]] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            raise ValueError("each message must be an object")
+        role, content = message.get("role"), _text_of(message.get("content"))
+        if role in ("system", "developer"):
+            system_parts.append(content)
+        elif role in ("user", "assistant"):
+            chat.append({"role": role, "content": content})
+        else:
+            raise ValueError(f"unsupported message role {role!r}")
+    system_prompt = "\n\n".join(system_parts)
+    digest = hashlib.sha256(system_prompt.encode()).hexdigest()[:16]
+    return ReplyRequest(system_prompt=system_prompt, messages=chat, prompt_version_hash=digest)
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI content parts; only text parts matter here
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if content is None:
+        return ""
+    raise ValueError("message content must be a string or a list of parts")
+
+
+def _words(text: str) -> int:
+    # No tokenizer offline: whitespace words stand in for tokens in the usage figures.
+    return len(text.split())
+
+
+class ChatApp:
+    """Answers chat requests with a bot; the HTTP plumbing lives in ChatHandler."""
+
+    def __init__(self, bot: Bot | ReplyFn, *, model_name: str | None = None) -> None:
+        stream = getattr(bot, "stream", None)
+        self.reply: ReplyFn = stream if callable(stream) else bot  # type: ignore[assignment]
+        self.model_name = model_name or str(getattr(bot, "model", "workbench-bot"))
+
+    def handle_chat(
+        self, http: ChatHandler, body: dict[str, Any], shape: ResponseShape | None = None
+    ) -> None:
+        try:
+            request = to_reply_request(body)
+        except ValueError as exc:
+            http.send_error_json(400, str(exc), "invalid_request_error")
+            return
+        shape = shape or ResponseShape()
+        chunks = iter(self.reply(request))
+        try:
+            if body.get("stream"):
+                self._respond_stream(http, body, request, chunks, shape)
+            else:
+                self._respond_json(http, body, request, chunks, shape)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _respond_json(
+        self,
+        http: ChatHandler,
+        body: dict[str, Any],
+        request: ReplyRequest,
+        chunks: Iterator[str],
+        shape: ResponseShape,
+    ) -> None:
+        try:
+            text = "".join(chunks)
+        except BotError as err:
+            http.send_error_json(502, str(err), err.kind.value)
+            return
+        if not http.pause(shape.first_chunk_delay_s):
+            return
+        payload = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or self.model_name,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": self._usage(request, text),
+        }
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        if shape.cut_after_chunks is None:
+            http.send_body(200, data, "application/json")
+        else:  # promise the whole body, deliver half, hang up
+            http.send_head(200, "application/json", length=len(data))
+            http.write(data[: len(data) // 2])
+            http.abort()
+
+    def _respond_stream(
+        self,
+        http: ChatHandler,
+        body: dict[str, Any],
+        request: ReplyRequest,
+        chunks: Iterator[str],
+        shape: ResponseShape,
+    ) -> None:
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+        model = body.get("model") or self.model_name
+
+        def event(delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+            return {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [choice],
+            }
+
+        try:  # a bot that fails before its first word still gets a proper HTTP error
+            first = next(chunks, None)
+        except BotError as err:
+            http.send_error_json(502, str(err), err.kind.value)
+            return
+        http.start_stream()
+        http.send_event(event({"role": "assistant", "content": ""}))
+        if not http.pause(shape.first_chunk_delay_s):
+            return
+        parts: list[str] = []
+        rest = chunks if first is None else itertools.chain([first], chunks)
+        try:
+            for index, chunk in enumerate(rest):
+                if shape.cut_after_chunks is not None and index >= shape.cut_after_chunks:
+                    if shape.cut_cleanly:
+                        http.end_stream()
+                    else:
+                        http.abort()
+                    return
+                if index and not http.pause(shape.chunk_delay_s):
+                    return
+                parts.append(chunk)
+                http.send_event(event({"content": chunk}))
+        except BotError as err:  # the served bot failed mid-reply (e.g. a proxied model server)
+            http.send_event({"error": {"message": str(err), "type": err.kind.value}})
+            http.end_stream()
+            return
+        http.send_event(event({}, "stop"))
+        if shape.send_usage and (body.get("stream_options") or {}).get("include_usage"):
+            usage = self._usage(request, "".join(parts))
+            http.send_event({**event({}), "choices": [], "usage": usage})
+        http.send_event("[DONE]")
+        http.end_stream()
+
+    @staticmethod
+    def _usage(request: ReplyRequest, text: str) -> dict[str, int]:
+        prompt = _words(request.system_prompt) + sum(_words(m["content"]) for m in request.messages)
+        completion = _words(text)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+
+class ChatHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Batch runs open dozens of connections at once; the stdlib default backlog of 5 makes the
+    # kernel drop SYNs, which costs the client a 1 s retransmit.
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: ChatApp) -> None:
+        super().__init__(address, ChatHandler)
+        self.app = app
+        self.stopping = threading.Event()
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 plumbing: routing, JSON bodies, chunked SSE streams, and hanging up on purpose."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies, like real model servers
+    disable_nagle_algorithm = True  # send each SSE chunk at once
+    server: ChatHTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+        path = urlsplit(self.path).path.rstrip("/")
+        if path in _MODELS_PATHS:
+            model = {"id": self.server.app.model_name, "object": "model", "owned_by": "workbench"}
+            self.send_json(200, {"object": "list", "data": [model]})
+        elif path == "/health":
+            self.send_json(200, {"status": "ok"})
+        else:
+            self.send_error_json(404, f"no route for GET {path}", "not_found")
+
+    def do_POST(self) -> None:  # noqa: N802 (stdlib naming)
+        path = urlsplit(self.path).path.rstrip("/")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"null")
+        except ValueError:
+            self.send_error_json(400, "the request body is not valid JSON", "invalid_request_error")
+            return
+        if path not in _CHAT_PATHS:
+            self.send_error_json(404, f"no route for POST {path}", "not_found")
+        elif not isinstance(body, dict):
+            self.send_error_json(400, "the request body must be an object", "invalid_request_error")
+        else:
+            try:
+                self.server.app.handle_chat(self, body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away; nothing left to tell it
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    # -- responses -------------------------------------------------------------------------
+
+    def send_head(
+        self,
+        status: int,
+        content_type: str,
+        *,
+        length: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def write(self, data: bytes) -> None:
+        self.wfile.write(data)
+
+    def send_body(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_head(status, content_type, length=len(data), headers=headers)
+        self.write(data)
+
+    def send_json(self, status: int, obj: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(obj, ensure_ascii=False).encode()
+        self.send_body(status, data, "application/json", headers)
+
+    def send_error_json(
+        self, status: int, message: str, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
+        error = {"message": message, "type": kind, "code": status}
+        self.send_json(status, {"error": error}, headers)
+
+    def start_stream(self) -> None:
+        self.send_head(200, "text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    def write_chunk(self, data: bytes) -> None:
+        self.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def send_event(self, payload: object) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        self.write_chunk(b"data: " + text.encode() + b"\n\n")
+
+    def end_stream(self) -> None:
+        self.write(b"0\r\n\r\n")
+
+    def abort(self) -> None:
+        """Hang up without finishing the body, as a crashing server or a dropped link would."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep unless the server is stopping; False means: stop, don't write any more."""
+        if seconds <= 0:
+            return True
+        return not self.server.stopping.wait(seconds)
+
+
+class RunningServer:
+    """A ChatHTTPServer on a background thread; a context manager that picks a free port."""
+
+    def __init__(self, app: ChatApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._httpd = ChatHTTPServer((host, port), app)
+        self.host = host
+        self.port: int = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"chat-server-{self.port}",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """What to give an OpenAI client as `base_url`."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.stopping.set()  # wakes handlers sleeping in pause()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def running_server(
+    bot: Bot | ReplyFn | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> RunningServer:
+    """A not-yet-started server for `bot` (reference bot by default); port 0 = any free port."""
+    return RunningServer(ChatApp(bot or ReferenceBot()), host=host, port=port)
+
+
+def serve(
+    bot: Bot | ReplyFn | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT
+) -> None:
+    """Serve `bot` in the foreground until Ctrl-C."""
+    httpd = ChatHTTPServer((host, port), ChatApp(bot or ReferenceBot()))
+    logger.info("serving %s on http://%s:%d/v1", httpd.app.model_name, host, port)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.stopping.set()
+        httpd.server_close()
+
+
+def run_reference_server(port: int = DEFAULT_PORT) -> None:
+    """Blocking: the offline reference bot on http://127.0.0.1:<port>/v1 (`workbench serve-bot`)."""
+    serve(ReferenceBot(), host="127.0.0.1", port=port)
