@@ -1,10 +1,10 @@
 """The batch runner: play every scripted scenario against one bot target, resumable.
 
 Turns run in order within a conversation; conversations run in parallel on asyncio, with at
-most `concurrency` bot requests in flight. Each exchange (user turn + reply) is written in one transaction after the reply
-arrives, on a single writer thread, so a SIGKILL loses at most the exchanges in flight and
-`resume` redoes exactly those. Conversations are unique per (run, scenario snapshot, repeat), so
-a resume can never duplicate one.
+most `concurrency` bot requests in flight. Each exchange (user turn + reply) is written in one
+transaction after the reply arrives, on a single writer thread, so a SIGKILL loses at most the
+exchanges in flight and `resume` redoes exactly those. Conversations are unique per (run,
+scenario snapshot, repeat), so a resume can never duplicate one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class RunSummary:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def create_run(
@@ -199,6 +199,9 @@ async def execute_run(
         await asyncio.gather(*(play(j) for j in jobs))
     finally:
         writer.shutdown(wait=True)
+        aclose = getattr(bot, "aclose", None)
+        if aclose is not None:  # release this loop's pooled connections before it ends
+            await aclose()
     return finish_run(engine=engine, run_id=run_id, runs_dir=runs_dir, errors=errors,
                       duration_s=time.perf_counter() - started)
 
@@ -244,12 +247,12 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
             "repeat": run.repeat, "concurrency": run.concurrency,
             "counts": counts, "errors": all_errors,
             "started_at": run.started_at.isoformat(),
-            "finished_at": datetime.now(timezone.utc).isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
             "sessions": [*previous.get("sessions", []), {"duration_s": round(duration_s, 3)}],
         }
         run.manifest = manifest
         run.status = RunStatus.finished if counts["failed"] == 0 else RunStatus.failed
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         s.add(run)
     _atomic_write(out / "transcripts.jsonl", "\n".join(lines) + ("\n" if lines else ""))
     _atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
