@@ -1,5 +1,5 @@
-"""Agreement between raters: Krippendorff's α with a bootstrap interval, percent agreement,
-rater offsets, and the orderings the calibration pages show (disputes first, anchor examples).
+"""Agreement between raters: Krippendorff's α with a bootstrap interval, percent agreement and
+rater offsets. The per-item views (disputes first, anchor examples) live in `disputes`.
 
 Pure statistics on plain inputs (a list of RatingPoint, or a raters × items matrix with np.nan).
 """
@@ -7,7 +7,7 @@ Pure statistics on plain inputs (a list of RatingPoint, or a raters × items mat
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -74,14 +74,6 @@ class RaterOffset:
     rater_id: Id
     mean_offset: float | None  # None when the rater shares no item with another rater
     n: int  # items the offset is averaged over
-
-
-@dataclass(frozen=True, slots=True)
-class DisagreementItem:
-    item_id: Id
-    critical_disagreement: bool
-    spread: float  # largest max − min over the item's criteria (yes/no counts as 0/1)
-    criteria_in_dispute: list[str]
 
 
 # --- α -------------------------------------------------------------------------------------
@@ -370,81 +362,3 @@ def rater_offsets(points: Iterable[RatingPoint], criterion: str) -> list[RaterOf
         others = (total[shared] - matrix[r, shared]) / (count[shared] - 1)
         out.append(RaterOffset(rater, float(np.mean(matrix[r, shared] - others)), n))
     return out
-
-
-# --- per-item views: disputes first, anchor examples -----------------------------------------
-
-
-def values_by_item(
-    points: Iterable[RatingPoint], group: str | None = None
-) -> dict[Id, dict[str, list[int | bool]]]:
-    """item_id → criterion → the values raters gave (missing left out), the plain shape below."""
-    out: dict[Id, dict[str, list[int | bool]]] = {}
-    for p in points:
-        if p.value is None or (group is not None and p.group != group):
-            continue
-        out.setdefault(p.item_id, {}).setdefault(p.criterion, []).append(p.value)
-    return out
-
-
-def _critical_split(values: Sequence[int | bool]) -> bool:
-    """Did one rater give the worst score (1 or "no") and another not?
-
-    A list is read as yes/no when it holds a bool or a 0 (0 is not on the 1–5 scale), so yes/no
-    encoded as 0/1 is not mistaken for a Likert 1. Pass yes/no as bools to be safe.
-    """
-    yes_no = any(isinstance(v, bool) for v in values) or any(v == 0 for v in values)
-    worst = [(v == 0) if yes_no else (v == 1) for v in values]
-    return any(worst) and not all(worst)
-
-
-def disagreement_order(
-    items: Mapping[Id, Mapping[str, Sequence[int | bool | None]]],
-    critical: Collection[str] = (),
-) -> list[DisagreementItem]:
-    """Items to discuss first: any critical split first, then by spread, then by std (desc).
-
-    Spread is in scale units: a yes/no split counts as 1 (one Likert step); list a yes/no
-    criterion as critical when its splits must come first. Ties keep the input order.
-    """
-    ranked: list[tuple[tuple[bool, float, float, int], DisagreementItem]] = []
-    for position, (item_id, by_criterion) in enumerate(items.items()):
-        spreads: dict[str, tuple[float, float]] = {}
-        critical_hit: list[str] = []
-        for criterion, given in by_criterion.items():
-            values = [v for v in given if v is not None]
-            numbers = np.asarray([float(v) for v in values])
-            if len(numbers) < 2:
-                continue
-            spreads[criterion] = (float(numbers.max() - numbers.min()), float(numbers.std()))
-            if criterion in critical and _critical_split(values):
-                critical_hit.append(criterion)
-        disputed = sorted((c for c, (s, _) in spreads.items() if s > 0),
-                          key=lambda c: (c not in critical_hit, -spreads[c][0], c))
-        spread = max((s for s, _ in spreads.values()), default=0.0)
-        std = max((sd for _, sd in spreads.values()), default=0.0)
-        entry = DisagreementItem(item_id, bool(critical_hit), spread, disputed)
-        ranked.append(((not critical_hit, -spread, -std, position), entry))
-    return [entry for _, entry in sorted(ranked, key=lambda pair: pair[0])]
-
-
-def anchor_examples(
-    items: Mapping[Id, Mapping[str, Sequence[int | bool | None]]],
-    criterion: str,
-    per_level: int = 2,
-    *,
-    min_raters: int = 2,
-) -> dict[int | bool, list[Id]]:
-    """Per score level, up to per_level items on which every rater gave that score.
-
-    Items rated by more raters are preferred (a stronger consensus), then input order.
-    """
-    found: dict[int | bool, list[tuple[int, int, Id]]] = {}
-    for position, (item_id, by_criterion) in enumerate(items.items()):
-        values = [v for v in by_criterion.get(criterion, ()) if v is not None]
-        if len(values) >= min_raters and len(set(values)) == 1:
-            found.setdefault(values[0], []).append((-len(values), position, item_id))
-    return {
-        level: [item_id for *_, item_id in sorted(candidates)[:per_level]]
-        for level, candidates in sorted(found.items())
-    }

@@ -56,6 +56,7 @@ class Participant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     withdrawn_at: datetime | None = None
     active: bool = True
+    is_lead: bool = False  # a lead expert: may adjudicate disputes and curate examples
 
 
 class TrainingDay(SQLModel, table=True):
@@ -281,6 +282,10 @@ class CuratedExample(SQLModel, table=True):
     state: CurationState = _enum(CurationState.needs_review)
     tags: list[str] = _json(list)
     ideal_reply: str | None = None
+    # Who wrote ideal_reply (a rater whose rewrite was chosen, or the lead who wrote it), so a
+    # withdrawal can clear exactly their text.
+    ideal_reply_author_id: int | None = Field(default=None, foreign_key="participant.id")
+    rubric_version_id: int | None = Field(default=None, foreign_key="rubric_version.id")
     score: float | None = None
     lock_version: int = 1  # optimistic locking: an update must name the version it read
     updated_by: int | None = Field(default=None, foreign_key="participant.id")
