@@ -6,7 +6,6 @@ Pure stdlib: `privacy.py` merges these findings with deduce's names and places.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,14 +27,16 @@ HELPLINE_NUMBERS: frozenset[str] = frozenset(
     {"112", "113", "08002000", "08000113", "08000432", "08000188", "09008844", "09000101"}
 )
 
-# Organisation names that deduce may read as a person or place ("Sterk Huis", "Fier",
-# "Nederland" in "Slachtofferhulp Nederland"). Longest first so the regex prefers them.
-ORGANISATIONS: tuple[str, ...] = (
-    "Veilig Thuis", "Kindertelefoon", "De Kindertelefoon", "Slachtofferhulp Nederland",
-    "Slachtofferhulp", "Centrum Seksueel Geweld", "113 Zelfmoordpreventie", "Fier",
-    "Sterk Huis", "Blijf Groep", "Blijf-groep", "politie", "huisarts", "GGD", "wijkteam",
-    "Raad voor de Kinderbescherming", "Jeugdzorg", "Veiligheidshuis", "Juridisch Loket",
-    "Moviera", "Arosa", "Kadera", "Safegroup", "Perspektief", "Rijksoverheid", "Team Zeden",
+# Organisation names no finding may cover. A safety net: with the processors we run, deduce
+# tags none of them, but with its institution lists on it takes "Fier" and "113
+# Zelfmoordpreventie" for care institutions, and its lists change between versions.
+ORGANISATIONS: tuple[str, ...] = tuple(
+    name.strip()
+    for name in """Veilig Thuis|Kindertelefoon|De Kindertelefoon|Slachtofferhulp Nederland|
+    Slachtofferhulp|Centrum Seksueel Geweld|113 Zelfmoordpreventie|Fier|Sterk Huis|Blijf Groep|
+    Blijf-groep|politie|huisarts|GGD|wijkteam|Raad voor de Kinderbescherming|Jeugdzorg|
+    Veiligheidshuis|Juridisch Loket|Moviera|Arosa|Kadera|Safegroup|Perspektief|Rijksoverheid|
+    Team Zeden""".split("|")
 )
 ORGANISATION_RE = re.compile(
     r"(?<!\w)(?:"
@@ -47,12 +48,9 @@ ORGANISATION_RE = re.compile(
 # Hosts whose URLs are kept when they carry no query string: helpline and government
 # sites, plus a few platforms that are named as a service, never as a person.
 ALLOWED_HOSTS: frozenset[str] = frozenset(
-    {
-        "veiligthuis.nl", "113.nl", "kindertelefoon.nl", "centrumseksueelgeweld.nl",
-        "slachtofferhulp.nl", "fier.nl", "politie.nl", "rijksoverheid.nl", "thuisarts.nl",
-        "government.nl", "juridischloket.nl", "sterkhuis.nl", "blijfgroep.nl", "ggd.nl",
-        "huiselijkgeweld.nl", "nederlandsjeugdinstituut.nl", "google.com", "whatsapp.com",
-    }
+    """veiligthuis.nl 113.nl kindertelefoon.nl centrumseksueelgeweld.nl slachtofferhulp.nl fier.nl
+    politie.nl rijksoverheid.nl thuisarts.nl government.nl juridischloket.nl sterkhuis.nl
+    blijfgroep.nl ggd.nl huiselijkgeweld.nl nji.nl google.com whatsapp.com""".split()
 )
 
 
@@ -114,22 +112,28 @@ _YEAR = r"(?:19|20)\d{2}"
 _SEP = r"(?:[ \t]?-[ \t]?|[ \t.])?"  # between digit groups of a phone number
 
 # Kenteken sidecodes 1-14 (9 = digit, X = letter); letters upper case, groups joined by "-".
-_SIDECODES = (
-    "XX-99-99", "99-99-XX", "99-XX-99", "XX-99-XX", "XX-XX-99", "99-XX-XX", "99-XXX-9",
-    "9-XXX-99", "XX-999-X", "X-999-XX", "XXX-99-X", "X-99-XXX", "9-XX-999", "999-XX-9",
+_SIDECODES = tuple(
+    """XX-99-99 99-99-XX 99-XX-99 XX-99-XX XX-XX-99 99-XX-XX 99-XXX-9 9-XXX-99 XX-999-X X-999-XX
+    XXX-99-X X-99-XXX 9-XX-999 999-XX-9""".split()
 )
 
 
 def _sidecode_regex(code: str, sep: str) -> str:
-    groups = [("[A-Z]" if g[0] == "X" else r"\d") + "{%d}" % len(g) for g in code.split("-")]
+    groups = [("[A-Z]" if g[0] == "X" else r"\d") + f"{{{len(g)}}}" for g in code.split("-")]
     return sep.join(groups)
 
 
-_KENTEKEN = "|".join(
-    _sidecode_regex(c, "-") for c in _SIDECODES
-)
+_KENTEKEN = "|".join(_sidecode_regex(c, "-") for c in _SIDECODES)
 # Without dashes ("12ABC3") only the sidecodes whose letter/digit switches make the groups
 # unambiguous, and only in upper case, to keep words and codes like "MP3" out.
+_NAME = r"[^\W\d_][^\W\d_'’-]*(?:-[^\W\d_]+)?"
+_TUSSEN = r"van der|van den|van de|van|de|den|der|ter|ten|te|el|al|in 't|op de"
+# Words that follow "ik heet" without being a name ("ik heet eigenlijk ...").
+_NOT_NAMES = frozenset({"eigenlijk", "niet", "geen", "echt", "gewoon", "anders", "dus", "zo"})
+_PLATFORM = (
+    r"\b(?:insta(?:gram)?|snap(?:chat)?|tiktok|telegram|discord|twitter|facebook|fb)"
+    r"(?:[ \t]?(?:naam|name|account))?"
+)
 _KENTEKEN_BARE = "|".join(_sidecode_regex(c, "") for c in _SIDECODES[6:])
 
 
@@ -140,61 +144,133 @@ class Pattern:
     type: str
     regex: re.Pattern[str]
     group: int = 0
-    check: str | None = None  # name of a validator in _CHECKS; None = accept every match
+    check: str | None = None  # a validator known to _valid(); None = accept every match
 
 
-def _p(type_: str, pattern: str, *, group: int = 0, check: str | None = None,
-       flags: int = 0) -> Pattern:
+def _p(
+    type_: str, pattern: str, *, group: int = 0, check: str | None = None, flags: int = 0
+) -> Pattern:
     return Pattern(type_, re.compile(pattern, flags), group, check)
 
 
 PATTERNS: tuple[Pattern, ...] = (
     _p("EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"),
-    _p("URL", r"\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:!?]", check="url",
-       flags=re.IGNORECASE),
-    # Bare domains ("instagram.com/sanne_92", "sannedevries.nl") on common TLDs.
-    _p("URL", r"(?<![\w@./-])(?:[a-z0-9-]+\.)+(?:nl|com|org|net|be|eu|info|nu|de|io|me|tv)"
-       r"\b(?:/[^\s<>\"')\]]*[^\s<>\"')\].,;:!?])?", check="url", flags=re.IGNORECASE),
+    _p(
+        "URL",
+        r"\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:!?]",
+        check="url",
+        flags=re.IGNORECASE,
+    ),
+    # Bare domains ("instagram.com/sanne_92", "sannedevries.nl"). Only TLDs that are no
+    # Dutch word, so a missing space in "thuis.Nu" or "en.de" is not read as a link.
+    _p(
+        "URL",
+        r"(?<![\w@./-])(?:[A-Za-z0-9-]+\.)+(?:nl|com|org|net|be|eu|info|io)\b"
+        r"(?:/[^\s<>\"')\]]*[^\s<>\"')\].,;:!?])?",
+        check="url",
+    ),
     _p("HANDLE", r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?"),
-    # A handle named by its platform without "@": "mijn insta is sanne_92".
-    _p("HANDLE", r"\b(?:insta(?:gram)?|snap(?:chat)?|tiktok|telegram|discord|twitter|facebook)"
-       r"(?:[ \t]?(?:naam|name|account))?(?:[ \t]*:[ \t]*|[ \t]+(?:is|=|heet)[ \t]+)"
-       r"@?([A-Za-z0-9_.]*[0-9_.][A-Za-z0-9_.]*|[a-z][a-z0-9_.]{2,29})\b",
-       group=1, flags=re.IGNORECASE),
+    # A handle named by its platform without "@": "insta: sanne" or "mijn snap is sanne_92"
+    # (after "is" only names with a digit, "_" or ".", so "mijn insta is gehackt" stays).
+    _p(
+        "HANDLE",
+        rf"{_PLATFORM}[ \t]*:[ \t]*@?([A-Za-z0-9_.]*[A-Za-z0-9_])",
+        group=1,
+        flags=re.IGNORECASE,
+    ),
+    _p(
+        "HANDLE",
+        rf"{_PLATFORM}[ \t]+(?:is|=|heet)[ \t]+@?([A-Za-z0-9_.]*[0-9_.][A-Za-z0-9_.]*"
+        r"[A-Za-z0-9_])",
+        group=1,
+        flags=re.IGNORECASE,
+    ),
+    # A name after "ik heet" / "mijn naam is", also in lower case, which deduce misses
+    # ("ik heet lotte"); with an optional tussenvoegsel + surname.
+    _p(
+        "PERSOON",
+        rf"(?i:\b(?:ik|hij|zij|ze)[ \t]+heet|\bmijn[ \t]+naam[ \t]+is|\bmy[ \t]+name"
+        rf"[ \t]+is|\bi'?m[ \t]+called)[ \t]+({_NAME}(?:[ \t]+(?:{_TUSSEN})[ \t]+{_NAME})?)",
+        group=1,
+        check="name",
+    ),
     _p("IBAN", r"\b[Nn][Ll][ \t]?\d{2}[ \t]?[A-Za-z]{4}(?:[ \t]?\d{2}){5}\b"),
-    _p("IBAN", r"\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]{4}){2,7}(?:[ \t]?[A-Z0-9]{1,3})?\b",
-       check="iban"),
-    _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN})(?![\w-])"),
-    _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN})(?![\w-])".lower().replace(r"\\d", r"\d")
-       .replace("[a-z]", "[a-z]"), check="kenteken_lower"),
+    _p(
+        "IBAN", r"\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]{4}){2,7}(?:[ \t]?[A-Z0-9]{1,3})?\b", check="iban"
+    ),
+    _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN})(?![\w-])", flags=re.IGNORECASE),
     _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN_BARE})(?![\w-])"),
     # +31 / 0031 followed by the nine national digits, with an optional "(0)".
     _p("TELEFOON", rf"(?<![\w+])(?:\+|00)31{_SEP}(?:\(0\){_SEP})?\(?\d\)?(?:{_SEP}\d){{8}}(?!\d)"),
     # Other countries: +CC and 7-12 more digits (a helpline for honour-related violence
     # sees Moroccan, Turkish and Belgian numbers).
-    _p("TELEFOON", rf"(?<![\w+])(?:\+|00)(?!31)[1-9]\d{{0,2}}{_SEP}(?:\(0\){_SEP})?\d(?:{_SEP}\d){{6,11}}(?!\d)"),
+    _p(
+        "TELEFOON",
+        rf"(?<![\w+])(?:\+|00)(?!31)[1-9]\d{{0,2}}{_SEP}(?:\(0\){_SEP})?\d"
+        rf"(?:{_SEP}\d){{6,11}}(?!\d)",
+    ),
     # National: ten digits starting with 0 ("06-12345678", "020 123 4567", "(010) 1234567").
-    _p("TELEFOON", rf"(?<![\w+])(?:\(0\d{{1,3}}\)[ \t]?|0(?=[1-9]))\d?(?:{_SEP}\d){{8,9}}(?!\d)",
-       check="phone_nl"),
+    _p(
+        "TELEFOON",
+        rf"(?<![\w+])(?:\(0\d{{1,3}}\)[ \t]?\d|0[1-9])(?:{_SEP}\d){{6,8}}(?!\d)",
+        check="phone_nl",
+    ),
     # Service numbers (0800/0900/0906/0909 + 4 or 7 digits): helplines are dropped later.
-    _p("TELEFOON", r"(?<![\w+])09(?:00|06|09)[ \t-]?\d{4}(?:\d{3})?(?!\d)|(?<![\w+])0800[ \t-]?"
-       r"\d{4}(?:\d{3})?(?!\d)"),
-    _p("BSN", r"(?<![\d.-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}[ .]\d{3}[ .]\d{3})(?![\d-]|\.\d)",
-       check="bsn"),
+    _p(
+        "TELEFOON",
+        r"(?<![\w+])09(?:00|06|09)[ \t-]?\d{4}(?:\d{3})?(?!\d)|(?<![\w+])0800[ \t-]?"
+        r"\d{4}(?:\d{3})?(?!\d)",
+    ),
+    _p(
+        "BSN",
+        r"(?<![\d.-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}[ .]\d{3}[ .]\d{3})(?![\d-]|\.\d)",
+        check="bsn",
+    ),
     _p("POSTCODE", r"\b[1-9]\d{3}(?:[ \t]?[A-Z]{2}|[a-z]{2})\b", check="postcode"),
-    _p("DATUM", rf"\b(?:[12]\d|3[01]|0?[1-9])(?:e|ste|de|st|nd|rd|th)?[ \t]+(?:of[ \t]+)?"
-       rf"(?:{_MONTHS})\.?(?:,?[ \t]+(?:{_YEAR}|'\d{{2}}))?\b", flags=re.IGNORECASE),
-    _p("DATUM", rf"\b(?:{_MONTHS})\.?[ \t]+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?,?[ \t]+"
-       rf"{_YEAR}\b", flags=re.IGNORECASE),
-    _p("DATUM", r"(?<![\d-])(?:[12]\d|3[01]|0?[1-9])([-/.])(?:1[0-2]|0?[1-9])\1(?:(?:19|20)?\d{2})"
-       r"(?![\d-])"),
+    _p(
+        "DATUM",
+        rf"\b(?:[12]\d|3[01]|0?[1-9])(?:e|ste|de|st|nd|rd|th)?[ \t]+(?:(?:of|van)[ \t]+)?"
+        rf"(?:{_MONTHS})\.?(?:,?[ \t]+(?:{_YEAR}|'\d{{2}}))?\b",
+        flags=re.IGNORECASE,
+    ),
+    _p(
+        "DATUM",
+        rf"\b(?:{_MONTHS})\.?[ \t]+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?,?[ \t]+"
+        rf"{_YEAR}\b",
+        flags=re.IGNORECASE,
+    ),
+    _p(
+        "DATUM",
+        r"(?<![\d-])(?:[12]\d|3[01]|0?[1-9])([-/.])(?:1[0-2]|0?[1-9])\1(?:(?:19|20)?\d{2})"
+        r"(?![\d-])",
+    ),
     _p("DATUM", r"(?<![\d-])(?:19|20)\d{2}-(?:1[0-2]|0[1-9])-(?:[12]\d|3[01]|0[1-9])(?![\d-])"),
     # Any other run of 7+ digits (client or case numbers, mistyped phones): a last resort
     # that also matches everything residual_pii would flag as a digit run.
     _p("NUMMER", r"(?<![\w+])\+?\d(?:[ \t\-./()]{0,2}\d){6,}(?!\w)", check="nummer"),
 )
 
-_UNITS = frozenset({"mg", "gr", "kg", "ml", "cl", "cm", "mm", "km", "uw", "ie", "jr", "pm"})
+_UNITS = frozenset(
+    {"mg", "gr", "kg", "ml", "cl", "cm", "mm", "km", "uw", "ie", "jr", "pm", "am", "er", "ct"}
+)
+# Digit runs that are no identifier: opening hours "9.00-17.00", year spans "2019-2021",
+# amounts "1.500.000" (a BSN written with dots has a 3- or 4-digit first group).
+_HARMLESS_NUMBER = re.compile(
+    r"\d{1,2}[.:]\d{2}[ \t]?-[ \t]?\d{1,2}[.:]\d{2}"
+    r"|(?:19|20)\d{2}[ \t]?[-/][ \t]?(?:19|20)?\d{2}"
+    r"|\d{1,2}(?:\.\d{3}){2,}"
+)
+
+
+def is_harmless_number(text: str) -> bool:
+    """True for digit runs that look like times, year spans or amounts, not identifiers, and
+    for helpline numbers written together ("0800-2000/112")."""
+    if _HARMLESS_NUMBER.fullmatch(text.strip()):
+        return True
+    parts = text.split("/")
+    return len(parts) > 1 and all(is_helpline_number(p) for p in parts)
+
+
 _NOT_POSTCODE = frozenset({"SA", "SD", "SS"})  # letter pairs never used in postcodes
 
 
@@ -213,17 +289,25 @@ def _valid(check: str | None, text: str) -> bool:
     if check == "postcode":
         letters = text[-2:]
         return letters.lower() not in _UNITS and letters.upper() not in _NOT_POSTCODE
-    if check == "kenteken_lower":
-        return not text.isupper()  # the upper-case pattern already had it
+    if check == "name":
+        return text.split()[0].casefold() not in _NOT_NAMES
     if check == "nummer":
-        return not is_helpline_number(text) and not text.rstrip().endswith("-")
+        return not is_helpline_number(text) and not is_harmless_number(text)
     raise ValueError(f"unknown check {check!r}")
+
+
+# Types whose every pattern needs a digit: texts without one skip them (most chat turns).
+_DIGIT_TYPES = frozenset("IBAN KENTEKEN TELEFOON BSN POSTCODE DATUM NUMMER".split())
+_DIGIT = re.compile(r"\d")
 
 
 def find_patterns(text: str) -> list[Finding]:
     """Every regex finding in `text`, overlaps included; helpline numbers are left out."""
     found: list[Finding] = []
+    has_digit = _DIGIT.search(text) is not None
     for pattern in PATTERNS:
+        if not has_digit and pattern.type in _DIGIT_TYPES:
+            continue
         for m in pattern.regex.finditer(text):
             start, end = m.span(pattern.group)
             value = m.group(pattern.group)
@@ -240,6 +324,51 @@ def organisation_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in ORGANISATION_RE.finditer(text)]
 
 
-def iter_months() -> Iterator[str]:
-    """Month names the date patterns know, for date normalisation in privacy.py."""
-    yield from _MONTHS.split("|")
+# --- residual check --------------------------------------------------------------------------
+
+# The export gate's second pass over text that was already scrubbed. Deliberately broader
+# than the recognisers above and written separately, so one bug does not hide in both.
+_PLACEHOLDER = re.compile(r"\[[A-Z]+-\d+\]")
+_RESIDUAL: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("EMAIL", re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")),
+    ("URL", re.compile(r"(?i)\b(?:https?://|www\.)\S+")),
+    ("URL", re.compile(r"(?<![\w@.])[\w-]+(?:\.[\w-]+)*\.(?:nl|com|org|net|be|eu)/\S*")),
+    ("HANDLE", re.compile(r"(?<![\w@])@\w{2,}")),
+    ("IBAN", re.compile(r"(?i)\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){10,30}\b")),
+    (
+        "KENTEKEN",
+        re.compile(
+            r"(?i)(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[a-z])"
+            r"[a-z\d]{1,3}-[a-z\d]{2,3}-[a-z\d]{1,3}(?![\w-])"
+        ),
+    ),
+    # With a space only upper case: "2000 of" and "1990 en" are everyday Dutch.
+    ("POSTCODE", re.compile(r"\b[1-9]\d{3}(?:[ \t]?[A-Z]{2}|[A-Za-z]{2})\b")),
+    (
+        "DATUM",
+        re.compile(
+            rf"(?i)\b\d{{1,2}}[ \t]+(?:{_MONTHS})\.?[ \t]+\d{{4}}\b"
+            r"|\b\d{1,2}([-/.])(?:0?[1-9]|1[0-2])\1(?:\d{4}|\d{2})\b"
+        ),
+    ),
+    # Phone numbers, BSNs and other identifiers: any run of 7 or more digits.
+    ("NUMMER", re.compile(r"\+?\d(?:[ \t\-./()]{0,3}\d){6,}")),
+)
+
+
+def residual_pii(text: str) -> list[Finding]:
+    """What still looks like personal data in scrubbed `text`: placeholders, helpline numbers,
+    allowlisted links, times, year spans and amounts aside. Names cannot be checked this way."""
+    masked = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), text)
+    found = []
+    for type_, regex in _RESIDUAL:
+        for m in regex.finditer(masked):
+            value = m.group()
+            if type_ == "URL" and is_allowed_url(value.rstrip(".,;:!?)")):
+                continue
+            if type_ == "POSTCODE" and value[-2:].lower() in _UNITS:
+                continue
+            if type_ == "NUMMER" and (is_helpline_number(value) or is_harmless_number(value)):
+                continue
+            found.append(Finding(type_, m.start(), m.end(), value))
+    return found
