@@ -158,3 +158,27 @@ def test_replay_import_reports_bad_rows_and_keeps_good_ones(db, tmp_path: Path) 
     report = import_transcripts(engine=db, path=c)
     assert report.conversations == 2
     assert [p.split(":")[0] for p in report.problems] == ["line 4", "line 5", "line 6"]
+
+
+def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
+        db, library, fault_server, tmp_path) -> None:
+    openai_target(db, fault_server)
+    broken = {"on": True}
+    fault_server.app.plan.decide = (
+        lambda body, n: Fault.server_error
+        if broken["on"] and len(body["messages"]) > 2 else None)  # the 2nd reply fails
+    run_id = create_run(engine=db, library=library, bot_name="remote",
+                        scenario_ids=SCENARIOS[:1])
+    first = asyncio.run(execute_run(engine=db, run_id=run_id, library=library,
+                                    runs_dir=tmp_path))
+    assert first.failed == 1
+    broken["on"] = False
+    again = asyncio.run(execute_run(engine=db, run_id=run_id, library=library,
+                                    runs_dir=tmp_path))
+    assert again.finished == 1 and again.failed == 0
+    scripted = [t.text for t in library.scenarios[SCENARIOS[0]].scenario.scripted_turns]
+    with Session(db) as s:
+        conv_id = s.exec(select(Conversation.id).where(Conversation.run_id == run_id)).one()
+    turns = conv_svc.transcript(engine=db, conversation_id=conv_id or 0)
+    assert [t.content for t in turns if t.role == "user"] == scripted
+    assert [t.role for t in turns] == ["user", "assistant"] * len(scripted)

@@ -107,7 +107,8 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str, library: Library) -> tuple[
             turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
             msgs = history(turns)
             done = sum(1 for m in msgs if m["role"] == TurnRole.assistant)
-            # Exchanges are stored whole, so ok turns always come in user/assistant pairs.
+            # Exchanges are stored whole; only a failed reply leaves a user turn unanswered,
+            # which play() answers first without storing that user turn again.
             jobs.append(_Job(conv.id or 0, snap.scenario_id, scripted, done, msgs))
         return jobs, len(convs)
 
@@ -165,8 +166,11 @@ async def execute_run(
         msgs = list(job.history)
         status = ConversationStatus.finished
         for i in range(job.done_exchanges, len(job.turns)):
-            user = {"role": TurnRole.user, "content": job.turns[i]}
-            msgs.append({"role": "user", "content": job.turns[i]})
+            # A failed exchange left its user turn stored: resend it, do not store it again.
+            owed = bool(msgs) and msgs[-1]["role"] == TurnRole.user
+            user = [] if owed else [{"role": TurnRole.user, "content": job.turns[i]}]
+            if not owed:
+                msgs.append({"role": "user", "content": job.turns[i]})
             request = ReplyRequest(system_prompt=system_prompt, messages=list(msgs),
                                    prompt_version_hash=prompt_sha)
             try:
@@ -177,7 +181,7 @@ async def execute_run(
             except BotError as err:
                 errors[str(err.kind)] = errors.get(str(err.kind), 0) + 1
                 await loop.run_in_executor(writer, store, job.conversation_id,
-                                           [user, failure_fields(err, prompt_version_id=pv_id)],
+                                           [*user, failure_fields(err, prompt_version_id=pv_id)],
                                            ConversationStatus.failed)
                 status = ConversationStatus.failed
                 break
@@ -185,7 +189,7 @@ async def execute_run(
             last = i == len(job.turns) - 1
             await loop.run_in_executor(
                 writer, store, job.conversation_id,
-                [user, reply_fields(result, prompt_version_id=pv_id)],
+                [*user, reply_fields(result, prompt_version_id=pv_id)],
                 ConversationStatus.finished if last else None)
         else:
             if job.done_exchanges >= len(job.turns):  # nothing was left but the status
