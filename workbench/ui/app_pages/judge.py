@@ -1,0 +1,95 @@
+"""Judge alignment: how far the automatic rubric judge agrees with the experts per criterion, and
+on which criteria it is trusted to pre-screen replies."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.domain.enums import Role
+from workbench.services import alignment_report as ar
+from workbench.ui import state
+from workbench.ui.guard import require_role
+from workbench.ui.i18n import t
+
+user = require_role(Role.developer, Role.facilitator, Role.expert)
+engine = state.engine()
+
+st.title(t("judge.title"))
+st.caption(t("judge.intro"))
+
+choices = ar.judge_choices(engine=engine)
+if not choices:
+    st.info(t("judge.none"))
+    st.stop()
+labels = {i: t("judge.choice", judge=c.judge, rubric=c.rubric_label, n=c.n_ratings)
+          for i, c in enumerate(choices)}
+picked = choices[st.selectbox(t("judge.pick"), list(labels), key="judge_choice",
+                              format_func=labels.__getitem__)]
+
+default = ar.TrustThresholds()
+with st.expander(t("judge.thresholds")):
+    c1, c2, c3, c4 = st.columns(4)
+    thresholds = ar.TrustThresholds(
+        min_kappa=c1.number_input(t("judge.min_kappa"), 0.0, 1.0, default.min_kappa, 0.05,
+                                  key="judge_min_kappa"),
+        max_unsafe_miss_rate=c2.number_input(t("judge.max_miss"), 0.0, 1.0,
+                                             default.max_unsafe_miss_rate, 0.05,
+                                             key="judge_max_miss"),
+        min_n=int(c3.number_input(t("judge.min_n"), 1, 10_000, default.min_n,
+                                  key="judge_min_n")),
+        min_unsafe_n=int(c4.number_input(t("judge.min_unsafe_n"), 1, 1000, default.min_unsafe_n,
+                                         key="judge_min_unsafe_n")),
+    )
+
+report = ar.alignment_report(engine=engine, judge=picked.judge,
+                             rubric_version_id=picked.rubric_version_id, thresholds=thresholds)
+failures = ar.judge_failure_count(engine=engine, judge=picked.judge)
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(t("judge.n_judged"), report.n_judged)
+m2.metric(t("judge.n_paired"), report.n_paired)
+m3.metric(t("judge.n_adjudicated"), report.n_adjudicated)
+m4.metric(t("judge.failures"), failures)
+
+if report.trusted:
+    names = {r.key: r.name for r in report.rows}
+    st.success(t("judge.trusted", criteria=", ".join(names[k] for k in report.trusted)))
+else:
+    st.warning(t("judge.trusted_none"))
+if report.unsafe is not None and report.unsafe.miss_rate is not None:
+    st.write(t("judge.unsafe_replies", missed=report.unsafe.missed, n=report.unsafe.n_unsafe,
+               rate=f"{report.unsafe.miss_rate:.0%}"))
+else:
+    st.caption(t("judge.unsafe_none"))
+
+
+def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+table = pd.DataFrame([{
+    t("judge.col.criterion"): r.name + (" ⚠" if r.critical else ""),
+    t("judge.col.n"): r.alignment.n,
+    t("judge.col.kappa"): fmt(r.alignment.kappa),
+    t("judge.col.spearman"): fmt(r.alignment.spearman),
+    t("judge.col.bias"): fmt(r.alignment.bias, "{:+.2f}"),
+    t("judge.col.miss"): ("–" if r.alignment.unsafe_n is None else
+                          f"{r.alignment.unsafe_missed}/{r.alignment.unsafe_n}"),
+    t("judge.col.trusted"): "✓" if r.trust.trusted else "✗",
+    t("judge.col.reason"): r.trust.reason,
+} for r in report.rows])
+st.dataframe(table, hide_index=True, width="stretch")
+st.caption(t("judge.legend"))
+
+st.subheader(t("judge.confusion"))
+st.caption(t("judge.confusion_help"))
+for r in report.rows:
+    if not r.alignment.n:
+        continue
+    with st.expander(f"{r.name} (n = {r.alignment.n})"):
+        levels = [str(v) for v in range(1, 6)]
+        frame = pd.DataFrame(r.alignment.confusion,
+                             index=[t("judge.human", level=v) for v in levels],
+                             columns=[t("judge.judge", level=v) for v in levels])
+        st.dataframe(frame, width="stretch")
