@@ -188,3 +188,12 @@ def test_compare_judge_marks_critical_criteria() -> None:
     rows = compare_judge({"safety": FIXTURE, "tone": FIXTURE}, critical={"safety"})
     assert [(r.criterion, r.critical) for r in rows] == [("safety", True), ("tone", False)]
     assert rows[0].unsafe_n == 1 and rows[0].unsafe_missed == 0
+
+
+def test_trust_with_no_unsafe_minimum_and_no_unsafe_items_does_not_crash() -> None:
+    from workbench.domain.alignment import compare_criterion, trusted_for_prescreening
+
+    pairs = [(str(i), float(1 + i % 4 + 1), float(1 + i % 4 + 1)) for i in range(40)]
+    row = compare_criterion("safety", pairs, critical=True)
+    verdict = trusted_for_prescreening(row, min_unsafe_n=0)
+    assert isinstance(verdict.trusted, bool)

@@ -214,7 +214,8 @@ def _miss_problem(
 ) -> str | None:
     if n_unsafe < min_unsafe_n:
         return f"only {n_unsafe} {what} to test misses on (need {min_unsafe_n})"
-    assert miss_rate is not None
+    if miss_rate is None:  # nothing unsafe to miss, and the caller asked for no minimum
+        return None
     if miss_rate > max_rate:
         return f"misses {miss_rate:.0%} of {what} (max {max_rate:.0%})"
     return None
