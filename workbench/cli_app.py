@@ -58,4 +58,8 @@ def start(
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     err.print(f"workbench on http://127.0.0.1:{port}")
     env = {**os.environ, "RAGAS_DO_NOT_TRACK": "true"}
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    # From the project root, so .streamlit/config.toml (theme, no deploy toolbar) applies.
+    from workbench.config import PROJECT_ROOT
+
+    cwd = PROJECT_ROOT if (PROJECT_ROOT / ".streamlit").is_dir() else None
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=cwd))

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import itertools
 import json
 import logging
 import os
-import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -41,7 +39,6 @@ from workbench.domain.enums import BotKind
 logger = logging.getLogger(__name__)
 
 LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore the key
-ASYNC_POOL_SHARDS = 8  # async HTTP clients per event loop (see _async_client)
 
 # Parameters go into the request body as given (temperature, top_k for vLLM...); these the
 # bot sets itself.
@@ -180,7 +177,7 @@ class OpenAICompatBot(BaseBot):
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(**self._client_options())
         self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[list[openai.AsyncOpenAI], Iterator[int]]
+            asyncio.AbstractEventLoop, openai.AsyncOpenAI
         ] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
@@ -207,27 +204,20 @@ class OpenAICompatBot(BaseBot):
         }
 
     def _async_client(self) -> openai.AsyncOpenAI:
-        # An httpx.AsyncClient's pooled connections belong to one event loop; reusing them from
-        # another loop (each asyncio.run) fails, so keep clients per loop. Several clients,
-        # taken in turn: httpcore's pool scans every connection for every queued request, so
-        # its CPU cost grows with the square of the requests in flight on one client; spreading
-        # 32 in-flight requests over 8 pools cut the client's CPU per reply by about half.
+        # An async client's pooled connections belong to one event loop; reusing them from
+        # another loop (each asyncio.run) fails, so keep one client per loop. It runs on the
+        # SDK's aiohttp transport: httpcore's pool scans every connection for every queued
+        # request, which made the client's CPU per reply grow with the requests in flight;
+        # aiohttp halves the CPU per request at 32 in flight (bench/runner_throughput.py).
         loop = asyncio.get_running_loop()
-        entry = self._async_clients.get(loop)
-        if entry is None:
-            # One TLS context for all shards: building one costs ~50 ms of CPU each.
-            tls = ssl.create_default_context()
-            clients = [
-                openai.AsyncOpenAI(
-                    **self._client_options(),
-                    http_client=openai.DefaultAsyncHttpxClient(verify=tls, timeout=self._timeout),
-                )
-                for _ in range(ASYNC_POOL_SHARDS)
-            ]
-            entry = (clients, itertools.cycle(range(ASYNC_POOL_SHARDS)))
-            self._async_clients[loop] = entry
-        clients, turn = entry
-        return clients[next(turn)]
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = openai.AsyncOpenAI(
+                **self._client_options(),
+                http_client=openai.DefaultAioHttpClient(timeout=self._timeout),
+            )
+            self._async_clients[loop] = client
+        return client
 
     def close(self) -> None:
         """Release the sync client's pooled connections."""
@@ -235,10 +225,9 @@ class OpenAICompatBot(BaseBot):
 
     async def aclose(self) -> None:
         """Release the running event loop's pooled connections; call before the loop ends."""
-        entry = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            for client in entry[0]:
-                await client.close()
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
     def __enter__(self) -> Self:
         return self

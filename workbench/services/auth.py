@@ -45,10 +45,19 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 JOIN_CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes: guessing under the rate limit is hopeless
 PANEL_PREFIX = "LE-"
 
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so a wrong code costs as long as a wrong
-# password and response times do not reveal which codes exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+# argon2id with the library's defaults (RFC 9106 low-memory profile). Tests swap in a cheaper
+# hasher; nothing else should.
+HASHER = PasswordHasher()
+_dummy: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a wrong code costs as long as a
+    wrong password and response times do not reveal which codes exist."""
+    key = id(HASHER)
+    if key not in _dummy:
+        _dummy[key] = HASHER.hash("not-a-real-password-" + secrets.token_hex(8))
+    return _dummy[key]
 
 
 class AuthError(UserError):
@@ -111,7 +120,7 @@ def _fail(engine: sa.Engine, key: str, now: datetime, error: str) -> AuthError:
 
 
 def create_staff(*, engine: sa.Engine, code: str, role: Role, password: str | None,
-                 language: str = "nl") -> SignedIn:
+                 language: str = "nl", is_demo: bool = False) -> SignedIn:
     """A staff account. Without a password it can only sign in through OIDC."""
     role = Role(role)
     code = code.strip()
@@ -127,11 +136,22 @@ def create_staff(*, engine: sa.Engine, code: str, role: Role, password: str | No
         p = repo.create_participant(
             session=s, code=code, role=role,
             group=Group.expert if role == Role.expert else None,
-            password_hash=_hasher.hash(password) if password else None, language=language,
+            password_hash=HASHER.hash(password) if password else None, language=language,
+            is_demo=is_demo,
         )
         repo.audit(session=s, action="account.create", entity="participant",
                    entity_id=p.id, details={"code": code, "role": str(role)})
         return _signed_in(p)
+
+
+def ensure_staff(*, engine: sa.Engine, code: str, role: Role, password: str | None,
+                 is_demo: bool = False) -> SignedIn:
+    """The staff account `code`, created when missing; an existing one is left as it is."""
+    with session_scope(engine) as s:
+        p = repo.get_participant(session=s, code=code.strip())
+        if p is not None:
+            return _signed_in(p)
+    return create_staff(engine=engine, code=code, role=role, password=password, is_demo=is_demo)
 
 
 def set_password(*, engine: sa.Engine, code: str, password: str) -> None:
@@ -141,7 +161,7 @@ def set_password(*, engine: sa.Engine, code: str, password: str) -> None:
         p = repo.get_participant(session=s, code=code)
         if p is None or p.role not in STAFF_ROLES:
             raise AuthError("auth.no_such_account", code=code)
-        p.password_hash = _hasher.hash(password)
+        p.password_hash = HASHER.hash(password)
         s.add(p)
         repo.audit(session=s, action="account.password", entity="participant", entity_id=p.id)
 
@@ -163,14 +183,14 @@ def sign_in(*, engine: sa.Engine, code: str, password: str, now: datetime | None
         p = repo.get_participant(session=s, code=code)
         stored = p.password_hash if p is not None and p.active else None
         try:
-            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+            ok = HASHER.verify(stored or _dummy_hash(), password) and stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or p is None or p.role not in STAFF_ROLES:
             ok = False
         else:
-            if _hasher.check_needs_rehash(stored or ""):
-                p.password_hash = _hasher.hash(password)
+            if HASHER.check_needs_rehash(stored or ""):
+                p.password_hash = HASHER.hash(password)
                 s.add(p)
             repo_training.record_login_attempt(session=s, key=key, ok=True, at=now)
             return _signed_in(p)

@@ -26,9 +26,13 @@ def ensure_demo_accounts(*, engine: sa.Engine) -> list[str]:
         has_demo = s.exec(select(TrainingDay.id).where(TrainingDay.is_demo)).first() is not None
     if not has_demo:
         return []
+    from workbench.services.withdrawal import set_lead
+
     lines = []
     for code, role in DEMO_STAFF.items():
         auth.ensure_staff(engine=engine, code=code, role=Role(role), password=DEMO_PASSWORD,
                           is_demo=True)
         lines.append(f"  DEMO account {code} / {DEMO_PASSWORD} ({role})")
+    # The demo expert leads, so adjudication and curation can be tried without setup.
+    set_lead(engine=engine, code="demo-expert", lead=True)
     return ["demo accounts (remove them before real use):", *lines]

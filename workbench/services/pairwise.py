@@ -92,7 +92,8 @@ def _item(s: Session, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem
     right_turn = b if left == turn_a_id else a
     left_turn = a if left == turn_a_id else b
     return PairItem(turn_a_id=turn_a_id, turn_b_id=turn_b_id, left_turn_id=left,
-                    right_turn_id=right_turn.id or 0, scenario_id=snap.scenario_id if snap else "", context=context,
+                    right_turn_id=right_turn.id or 0,
+                    scenario_id=snap.scenario_id if snap else "", context=context,
                     left_text=left_turn.content, right_text=right_turn.content)
 
 

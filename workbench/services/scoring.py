@@ -8,6 +8,9 @@ constraint plus `repo.upsert_rating`, with one retry when two submits race on Po
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,13 +213,36 @@ def _write(engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: in
                             unsafe=rating.unsafe, already_submitted=False)
 
 
+_sqlite_writers: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _one_writer(engine: sa.Engine) -> Iterator[None]:
+    """On SQLite, let this process's raters write one at a time. SQLite's own busy wait polls
+    with growing sleeps, so under a burst some writers starve past the busy timeout and hold
+    pool connections meanwhile; a queue in the process is fairer. PostgreSQL needs none."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writers.setdefault(str(engine.url), threading.Lock()):
+        yield
+
+
 def _write_once(engine: sa.Engine, *args: Any) -> SubmitResult:
-    try:
-        return _write(engine, *args)
-    except sa.exc.IntegrityError:
-        # Two submits of the same rating raced (PostgreSQL, read committed): the other one won.
-        # Running again finds its row and returns it, so nothing is duplicated or lost.
-        return _write(engine, *args)
+    for attempt in range(3):
+        try:
+            with _one_writer(engine):
+                return _write(engine, *args)
+        except sa.exc.IntegrityError:
+            # Two submits of the same rating raced (PostgreSQL, read committed): the other
+            # won. Running again finds its row and returns it: nothing duplicated or lost.
+            if attempt == 2:
+                raise
+        except sa.exc.OperationalError as exc:
+            # Another process held SQLite's write lock past the busy timeout: try again.
+            if "locked" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def save_draft(*, engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: int,

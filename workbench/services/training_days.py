@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from workbench.domain.enums import Audience, TrainingDayStatus
 from workbench.domain.library import Library, LoadedScenario
+from workbench.services.bots import ensure_reference_target
 from workbench.services.errors import UserError
 from workbench.storage import repo, repo_training
 from workbench.storage.db import session_scope
@@ -74,8 +75,10 @@ class PromptChoice:
 
 
 def prompt_choices(*, engine: sa.Engine) -> list[PromptChoice]:
-    """Every prompt version of every bot target, the current one of each first."""
+    """Every prompt version of every bot target, the current one of each first (the offline
+    reference target is created on first use, as `bots.list_targets` does)."""
     with session_scope(engine) as s:
+        ensure_reference_target(session=s)
         targets = {t.id: t for t in repo.list_bot_targets(session=s)}
         out = [
             PromptChoice(id=pv.id or 0, bot_target_id=pv.bot_target_id,

@@ -185,7 +185,13 @@ class Conversation(SQLModel, table=True):
 class Turn(SQLModel, table=True):
     """One message. A failed bot reply stays as a failed turn; the retry gets the next index."""
 
-    __table_args__ = (sa.UniqueConstraint("conversation_id", "index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("conversation_id", "index"),
+        # Dashboard (migration 0003_dashboard): the bot replies a filter selects, read from the
+        # index instead of the wide rows that hold the text.
+        sa.Index("ix_turn_dashboard", "role", "status", "withdrawn", "prompt_version_id",
+                 "conversation_id", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     index: int
@@ -214,6 +220,10 @@ class Rating(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("rater_id", "turn_id", "rubric_version_id", name="uq_rating_once"),
         sa.Index("ix_rating_turn_status", "turn_id", "status"),
+        # Dashboard: covers every rating column its per-reply aggregation reads, in reply order
+        # (migration 0003_dashboard).
+        sa.Index("ix_rating_dashboard", "turn_id", "status", "withdrawn", "source",
+                 "rubric_version_id", "unsafe", "overall"),
     )
     id: int | None = Field(default=None, primary_key=True)
     turn_id: int = Field(foreign_key="turn.id")
@@ -241,6 +251,12 @@ class RatingScore(SQLModel, table=True):
     """Per-criterion values in long form, so aggregates run in SQL on both databases."""
 
     __tablename__ = "rating_score"
+    __table_args__ = (
+        # Dashboard (migration 0003_dashboard): the rare critical failures by criterion and
+        # value, and a rating's values without reading the table.
+        sa.Index("ix_rating_score_criterion_value", "criterion", "value", "rating_id"),
+        sa.Index("ix_rating_score_values", "rating_id", "criterion", "value"),
+    )
     rating_id: int = Field(foreign_key="rating.id", primary_key=True)
     criterion: str = Field(primary_key=True, max_length=64)
     value: int  # 1–5, or 1/0 for yes/no

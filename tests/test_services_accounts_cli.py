@@ -1,0 +1,45 @@
+"""`workbench account add|list|password`: the CLI shell over the auth service."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.training_support import fast_hashing  # noqa: F401  (a fixture)
+from workbench.cli import app
+from workbench.services import auth
+from workbench.services.context import get_engine
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+
+def invoke(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    from workbench import cli_commands  # noqa: F401  (registers the command groups)
+
+    return CliRunner().invoke(app, list(args), input=stdin)
+
+
+def test_add_list_and_change_password(settings) -> None:  # type: ignore[no-untyped-def]
+    result = invoke("account", "add", "anna", "--role", "expert", "--password-stdin",
+                    stdin="een-lang-wachtwoord\n")
+    assert result.exit_code == 0, result.output
+    eng = get_engine(settings)
+    assert auth.sign_in(engine=eng, code="anna", password="een-lang-wachtwoord").role == "expert"
+    listed = invoke("account", "list")
+    assert "anna\texpert\tnl" in listed.output
+    changed = invoke("account", "password", "anna", "--password-stdin",
+                     stdin="nog-een-lang-wachtwoord\n")
+    assert changed.exit_code == 0
+    assert auth.sign_in(engine=eng, code="anna", password="nog-een-lang-wachtwoord")
+    oidc = invoke("account", "add", "jan@example.org", "--role", "manager", "--no-password")
+    assert oidc.exit_code == 0
+    assert auth.sign_in_oidc(engine=eng, email="jan@example.org").role == "manager"
+
+
+@pytest.mark.parametrize("args,stdin,message", [
+    (["anna", "--role", "expert", "--password-stdin"], "kort\n", "at least 10 characters"),
+    (["lid", "--role", "panel", "--password-stdin"], "een-lang-wachtwoord\n", "not a role"),
+])
+def test_add_refuses_with_a_clear_message(settings, args, stdin, message) -> None:  # type: ignore[no-untyped-def]
+    result = invoke("account", "add", *args, stdin=stdin)
+    assert result.exit_code == 1 and message in result.output

@@ -1,0 +1,22 @@
+"""The gentle privacy check before a role-play message is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.services.pii_check import personal_data_types
+
+
+@pytest.mark.parametrize("text,kinds", [
+    ("Bel me op 06-12345678 als hij weg is", ["TELEFOON"]),
+    ("Ik woon op Kerkstraat 12a", ["ADRES"]),
+    ("postcode 1234 AB", ["POSTCODE"]),
+    ("mail me: sanne.devries@gmail.com", ["EMAIL"]),
+    ("geboren 3 april 1992", ["DATUM"]),
+    ("ik heet Samira de Vries", ["PERSOON"]),
+    ("ik heet Samira", []),  # the persona's own (invented) name
+    ("Bel 0800-2000 of 112, zegt de bot", []),  # helpline numbers are no personal data
+    ("Hij heeft me gisteren geslagen.", []),
+])
+def test_what_gets_a_gentle_warning(text: str, kinds: list[str]) -> None:
+    assert personal_data_types(text, fictional_names=["Samira (fictief)"]) == kinds

@@ -1,0 +1,52 @@
+"""Pairwise A/B on the page: the sides a rater saw are recorded with the choice."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tests.test_services_training import two_versions_answering_the_same_turn
+from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+    button,
+    fast_hashing,
+    signed_in_app,
+    staff,
+    texts,
+)
+from workbench.domain.enums import PairwiseChoice
+from workbench.services import pairwise
+from workbench.services.context import get_engine
+from workbench.storage.tables import PairwiseJudgement, Turn
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+
+@pytest.fixture
+def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
+    return get_engine(settings)
+
+
+def test_pairwise_judgement_records_the_side_assignment(eng, library) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_versions_answering_the_same_turn(eng, library)
+    rater = staff(eng, "judge")
+    at = signed_in_app(rater)
+    at.switch_page("app_pages/pairwise.py").run()
+    assert not at.exception
+    left = pairwise.left_turn_for(rater.participant_id, a, b)
+    with Session(eng) as s:
+        left_text = (s.get(Turn, left) or Turn()).content
+    shown = [m.value for m in at.markdown]
+    assert shown[shown.index("**Antwoord A**") + 1] == left_text  # A is the rater's left side
+    button(at, "Keuze opslaan").click().run()
+    assert "Kies eerst A, B of even goed" in texts(at)
+    at.radio[0].set_value("right")
+    at.text_area[0].input("B noemt 112 en is korter.")
+    button(at, "Keuze opslaan").click().run()
+    with Session(eng) as s:
+        j = s.exec(select(PairwiseJudgement)).one()
+    assert (j.turn_a_id, j.turn_b_id, j.left_turn_id) == (a, b, left)
+    right = b if left == a else a
+    assert j.choice == (PairwiseChoice.a if right == a else PairwiseChoice.b)
+    assert j.reason == "B noemt 112 en is korter."
+    assert "geen paren" in texts(at)

@@ -1,0 +1,87 @@
+"""CLI: staff accounts (`workbench account add|list|password`). Panel members never get an
+account: they join a training day with a code from the facilitator's page."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from workbench.cli import app, err
+from workbench.domain.enums import Role
+
+account_app = typer.Typer(help="Staff accounts: facilitator, expert, developer, manager.",
+                          no_args_is_help=True)
+app.add_typer(account_app, name="account")
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine
+
+    return get_engine(get_settings())
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _message(exc: Exception) -> str:
+    from workbench.services.errors import UserError
+    from workbench.ui.i18n import translate
+
+    if isinstance(exc, UserError):
+        return translate(exc.key, "en", **exc.fmt)
+    return str(exc)
+
+
+@account_app.command("add")
+def add(
+    code: Annotated[str, typer.Argument(
+        help="User name (an e-mail address when signing in by OIDC).")],
+    role: Annotated[Role, typer.Option("--role",
+                                       help="facilitator, expert, developer or manager.")],
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from the first line of stdin."),
+    no_password: bool = typer.Option(False, "--no-password",
+                                     help="No password: the account signs in through OIDC only."),
+) -> None:
+    """Create a staff account; the password is hashed with argon2id, never stored as is."""
+    from workbench.services import auth
+
+    password = None if no_password else _read_password(password_stdin)
+    try:
+        user = auth.create_staff(engine=_engine(), code=code, role=role, password=password)
+    except auth.AuthError as exc:
+        err.print(f"error: {_message(exc)}")
+        raise typer.Exit(1) from None
+    err.print(f"account {user.code} ({user.role}) created")
+
+
+@account_app.command("password")
+def password(
+    code: str = typer.Argument(..., help="User name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from the first line of stdin."),
+) -> None:
+    """Set a new password for a staff account."""
+    from workbench.services import auth
+
+    try:
+        auth.set_password(engine=_engine(), code=code, password=_read_password(password_stdin))
+    except auth.AuthError as exc:
+        err.print(f"error: {_message(exc)}")
+        raise typer.Exit(1) from None
+    err.print(f"password of {code} changed")
+
+
+@account_app.command("list")
+def list_accounts() -> None:
+    """List the staff accounts (user name, role, language)."""
+    from workbench.services import auth
+
+    for user in auth.list_staff(engine=_engine()):
+        typer.echo(f"{user.code}\t{user.role}\t{user.language}")  # tab-separated, for scripts

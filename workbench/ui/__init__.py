@@ -1,0 +1,1 @@
+"""The Streamlit training-day app: entry, page registry, role guard, catalogue and pages."""

@@ -1,0 +1,148 @@
+"""Management dashboard: is the bot getting better, and is it ready? Aggregates only — no
+transcripts, no participant codes; frames come from the dashboard service, cached per filter."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+import streamlit as st
+
+from workbench.config import get_settings
+from workbench.domain.enums import Role
+from workbench.domain.readiness import ConditionStatus, GateVerdict
+from workbench.services.dashboard import (
+    AGREEMENT_MAX_ITEMS,
+    COVERAGE_MIN_REPLIES,
+    Dashboard,
+    DashboardFilter,
+    build_dashboard,
+    filter_options,
+)
+from workbench.services.dashboard_figures import all_figures, tr
+from workbench.services.report import render
+from workbench.ui import state
+from workbench.ui.guard import require_role
+from workbench.ui.i18n import current_language, t
+
+user = require_role(Role.manager, Role.facilitator, Role.developer)
+engine = state.engine()
+lang = current_language()
+CACHE_TTL_S = 60  # ratings arrive all day; a minute-old dashboard is fresh enough
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _options(url: str, _engine: sa.Engine) -> dict[str, list[dict[str, Any]]]:
+    return filter_options(_engine)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=True)
+def _dashboard(url: str, key: tuple[Any, ...], coverage_min: int, _engine: sa.Engine
+               ) -> Dashboard:
+    return build_dashboard(_engine, DashboardFilter(*key), coverage_min=coverage_min)
+
+
+def _choice(label: str, rows: list[dict[str, Any]], fmt: Any, key: str) -> int | None:
+    ids: list[int | None] = [None, *(r["id"] for r in rows)]
+    names = {r["id"]: fmt(r) for r in rows}
+    return st.selectbox(label, ids, key=key,
+                        format_func=lambda i: t("dashboard.filter.all") if i is None else names[i])
+
+
+def _filters(opts: dict[str, list[dict[str, Any]]]) -> tuple[DashboardFilter, int]:
+    with st.sidebar:
+        st.subheader(t("dashboard.filter.heading"))
+        date_from: date | None = st.date_input(t("dashboard.filter.date_from"), value=None,
+                                               key="dash_from")
+        date_to: date | None = st.date_input(t("dashboard.filter.date_to"), value=None,
+                                             key="dash_to")
+        day = _choice(t("dashboard.filter.day"), opts["training_days"],
+                      lambda r: f"{r['day']} {r['name']}", "dash_day")
+        bot = _choice(t("dashboard.filter.bot"), opts["bot_targets"], lambda r: r["name"],
+                      "dash_bot")
+        versions = [p for p in opts["prompt_versions"] if bot is None or p["bot_target_id"] == bot]
+        labels = {p["id"]: p["label"] for p in versions}
+        chosen = st.multiselect(t("dashboard.filter.prompt_versions"), list(labels),
+                                format_func=lambda i: labels[i], key="dash_pv")
+        rubric = _choice(t("dashboard.filter.rubric"), opts["rubric_versions"],
+                         lambda r: f"{r['rubric_id']} v{r['version']}", "dash_rubric")
+        minimum = int(st.number_input(t("dashboard.filter.coverage_min"), min_value=1,
+                                      value=COVERAGE_MIN_REPLIES, step=5, key="dash_cov_min"))
+    filt = DashboardFilter(date_from=date_from if isinstance(date_from, date) else None,
+                           date_to=date_to if isinstance(date_to, date) else None,
+                           bot_target_id=bot, prompt_version_ids=tuple(sorted(chosen)),
+                           rubric_version_id=rubric, training_day_id=day)
+    return filt, minimum
+
+
+_ICON = {ConditionStatus.met: "✅", ConditionStatus.not_met: "❌",
+         ConditionStatus.not_enough_data: "⏳"}
+
+
+def _readiness(d: Dashboard) -> None:
+    st.subheader(t("dashboard.readiness.title"))
+    head = d.headline
+    verdict = head.report.verdict
+    text = t("dashboard.readiness.headline", label=head.label, verdict=tr(verdict.value, lang))
+    box = {GateVerdict.ready: st.success, GateVerdict.not_ready: st.error}.get(verdict, st.info)
+    with st.container(border=True):
+        box(text)
+        for c in head.report.conditions:
+            st.markdown(t("dashboard.readiness.condition", icon=_ICON[c.status],
+                          status=tr(c.status.value, lang),
+                          description=getattr(c.description, lang),
+                          numbers=getattr(c.explanation, lang)))
+    if len(d.readiness) > 1:
+        with st.expander(t("dashboard.readiness.earlier")):
+            for p in reversed(d.readiness[:-1]):
+                st.markdown(f"**{p.label}**: {tr(p.report.verdict.value, lang)} — " + "; ".join(
+                    f"{_ICON[c.status]} {c.id}" for c in p.report.conditions))
+
+
+def _excerpts(d: Dashboard) -> None:
+    st.caption(t("dashboard.examples_caption"))
+    if d.excerpts.empty:
+        st.info(t("dashboard.no_data"))
+        return
+    columns = ("scenario", "prompt_version", "mean", "unsafe_ratings", "ratings", "excerpt")
+    st.dataframe(d.excerpts[list(columns)].rename(
+        columns={c: t(f"dashboard.column.{c}") for c in columns}), hide_index=True)
+
+
+def _report_download(d: Dashboard) -> None:
+    # Deferred: the 5 MB file is rendered only when someone clicks, not on every rerun.
+    st.download_button(t("dashboard.download"), data=lambda: render(d, lang=lang),
+                       file_name=f"rapport-{date.today().isoformat()}.html", mime="text/html",
+                       help=t("dashboard.download_help"), icon=":material/download:",
+                       key="dash_download")
+
+
+st.title(t("dashboard.title"))
+st.caption(t("dashboard.intro"))
+url = get_settings().resolved_database_url()
+filt, minimum = _filters(_options(url, engine))
+d = _dashboard(url, dataclasses.astuple(filt), minimum, engine)
+if d.totals.get("demo_replies"):
+    st.warning(t("dashboard.demo", n=d.totals["demo_replies"]))
+_readiness(d)
+cols = st.columns(3)
+cols[0].metric(t("dashboard.metric.replies"), d.totals.get("replies", 0))
+cols[1].metric(t("dashboard.metric.ratings"), d.totals.get("ratings", 0))
+cols[2].metric(t("dashboard.metric.versions"), len([p for p in d.readiness if p.prompt_version_id]))
+_report_download(d)
+figs = all_figures(d, lang)
+tabs = st.tabs([t(f"dashboard.tab.{k}") for k in ("trend", "breakdown", "criteria", "agreement",
+                                                  "coverage", "examples")])
+groups = (("score_by_pv", "unsafe_by_pv", "score_by_day", "unsafe_by_day"),
+          ("by_risk_level", "by_violence_form", "by_writer"), ("heatmap",), ("agreement",),
+          ("coverage",))
+for tab, names in zip(tabs, groups, strict=False):
+    with tab:
+        for name in names:
+            st.plotly_chart(figs[name], key=f"dash_fig_{name}", width="stretch")
+with tabs[3]:
+    st.caption(t("dashboard.agreement_caption", n=AGREEMENT_MAX_ITEMS))
+with tabs[5]:
+    _excerpts(d)

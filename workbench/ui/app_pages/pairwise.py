@@ -1,0 +1,52 @@
+"""Pairwise A/B: two replies to the same conversation, from two prompt versions or bots; which
+is better? Sides are drawn per rater and recorded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.domain.enums import Role
+from workbench.services import pairwise
+from workbench.ui import state
+from workbench.ui.components import chat
+from workbench.ui.guard import require_role
+from workbench.ui.i18n import t
+
+user = require_role(Role.expert, Role.facilitator, Role.panel)
+engine = state.engine()
+
+st.title(t("pairwise.title"))
+st.write(t("pairwise.intro"))
+
+# A panel member compares replies from their own training day only.
+day_id = user.training_day_id if user.role == Role.panel else None
+item = pairwise.next_pair(engine=engine, rater_id=user.participant_id, training_day_id=day_id)
+if item is None:
+    st.success(t("pairwise.nothing"))
+    st.stop()
+
+st.markdown(t("pairwise.context"))
+chat(item.context)
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown(t("pairwise.left"))
+    with st.container(border=True):
+        st.markdown(item.left_text)
+with right:
+    st.markdown(t("pairwise.right"))
+    with st.container(border=True):
+        st.markdown(item.right_text)
+
+with st.form(f"pw_form_{item.turn_a_id}_{item.turn_b_id}"):
+    choice = st.radio(t("pairwise.question"), ["left", "right", "tie"], index=None,
+                      horizontal=True, key=f"pw_choice_{item.turn_a_id}_{item.turn_b_id}",
+                      format_func=lambda c: t(f"pairwise.choice.{c}"))
+    reason = st.text_area(t("pairwise.reason"), key=f"pw_reason_{item.turn_a_id}_{item.turn_b_id}")
+    if st.form_submit_button(t("pairwise.submit"), type="primary"):
+        if choice is None:
+            st.error(t("pairwise.choose_first"))
+        else:
+            pairwise.record(engine=engine, rater_id=user.participant_id, item=item,
+                            preferred=choice, reason=reason)
+            st.toast(t("pairwise.thanks"))
+            st.rerun()

@@ -1,0 +1,70 @@
+"""Expert scoring: one reply at a time from the rater's queue, judged blind with the rubric.
+
+Shows the conversation up to the reply, the scenario's expectations and risk level, and the
+rubric with each level's anchor. Draft or submit in one form (one write); the next reply is
+fetched straight after a submit.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.domain.enums import Role
+from workbench.services import scoring, training_days
+from workbench.ui import state
+from workbench.ui.components import chat, elapsed
+from workbench.ui.guard import require_role
+from workbench.ui.i18n import t
+from workbench.ui.rating_form import rating_form, scenario_panel
+
+user = require_role(Role.expert, Role.facilitator)
+engine = state.engine()
+st.session_state.setdefault("sc_day_id", None)
+st.session_state.setdefault("sc_after", 0)  # "skip for now": look past this reply
+FORM_HEIGHT = 780
+
+st.title(t("scoring.title"))
+
+
+days = training_days.list_days(engine=engine)
+if not days:
+    st.info(t("scoring.no_days"))
+    st.stop()
+by_id = {d.id: d for d in days}
+ids = list(by_id)
+chosen = st.session_state["sc_day_id"]
+if chosen not in by_id:
+    chosen = (training_days.default_day(days) or days[0]).id
+day_id = st.selectbox(t("scoring.day"), ids, index=ids.index(chosen),
+                      format_func=lambda i: f"{by_id[i].name} · {by_id[i].day:%d-%m-%Y}")
+if day_id != st.session_state["sc_day_id"]:
+    st.session_state["sc_day_id"] = day_id
+    st.session_state["sc_after"] = 0
+
+item = scoring.next_item(engine=engine, rater_id=user.participant_id, training_day_id=day_id,
+                         after_turn_id=st.session_state["sc_after"])
+if item is None:
+    st.success(t("scoring.queue_empty"))
+    if st.session_state["sc_after"] and st.button(t("scoring.back_to_skipped")):
+        st.session_state["sc_after"] = 0
+        st.rerun()
+    st.stop()
+
+elapsed(f"sc_t_{item.turn_id}")
+if item.draft is not None:
+    st.info(t("scoring.resumed_draft"))
+left, right = st.columns(2, gap="large")
+with left:
+    scenario_panel(item)
+    st.markdown(t("scoring.conversation"))
+    chat(item.context)
+    st.markdown(t("scoring.the_reply"))
+    with st.chat_message("assistant", avatar=":material/smart_toy:"):
+        st.markdown(item.reply)
+    st.caption(t("scoring.blind"))
+    if st.button(t("scoring.skip"), key="sc_skip", icon=":material/skip_next:"):
+        st.session_state["sc_after"] = item.turn_id
+        st.rerun()
+with right, st.container(height=FORM_HEIGHT, border=False):
+    # The form scrolls on its own, so the reply on the left stays in view while scoring.
+    rating_form(engine, user.participant_id, item)

@@ -1,0 +1,60 @@
+"""Sign in: staff with code and password (or their organisation account), panel members with
+the join code the facilitator gave them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.services import auth
+from workbench.ui import state
+from workbench.ui.i18n import t
+
+st.session_state.setdefault("auth_tab", "panel")
+
+st.title(t("auth.title"))
+st.write(t("auth.intro"))
+
+failed = st.session_state.get(state.OIDC_FAILED_KEY)
+if failed:
+    st.warning(failed)
+
+
+def _client() -> str:
+    # Join-code failures are counted per address, so one typo in the room locks nobody else.
+    try:
+        return st.context.ip_address or "unknown"
+    except Exception:
+        return "unknown"
+
+
+panel_tab, staff_tab = st.tabs([t("auth.panel_tab"), t("auth.staff_tab")])
+
+with panel_tab:
+    st.write(t("auth.panel_intro"))
+    with st.form("auth_join_form", enter_to_submit=True):
+        code = st.text_input(t("auth.join_code"), key="auth_join_code",
+                             placeholder="ABCD-EFGH", max_chars=20)
+        if st.form_submit_button(t("auth.join"), type="primary"):
+            try:
+                user = auth.redeem_join_code(engine=state.engine(), code=code, client=_client())
+            except auth.AuthError as err:
+                st.error(t(err.key, **err.fmt))
+            else:
+                state.sign_in(user)
+                st.rerun()
+    st.caption(t("auth.panel_privacy"))
+
+with staff_tab:
+    with st.form("auth_staff_form", enter_to_submit=True):
+        code = st.text_input(t("auth.code"), key="auth_code", max_chars=64)
+        password = st.text_input(t("auth.password"), type="password", key="auth_password")
+        if st.form_submit_button(t("auth.sign_in"), type="primary"):
+            try:
+                user = auth.sign_in(engine=state.engine(), code=code, password=password)
+            except auth.AuthError as err:
+                st.error(t(err.key, **err.fmt))
+            else:
+                state.sign_in(user)
+                st.rerun()
+    if state.oidc_configured():
+        st.button(t("auth.oidc"), on_click=st.login, icon=":material/badge:")

@@ -1,0 +1,67 @@
+"""The app's entry (the "picture frame"): page setup, who is signed in, the pages their role may
+see, the language switch. Run with `workbench start` or
+`streamlit run workbench/ui/streamlit_app.py`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.services import auth
+from workbench.ui import registry, state
+from workbench.ui.i18n import LANGUAGES, current_language, t
+
+st.set_page_config(page_title="Workbench · Veilig Thuis", page_icon="💬", layout="wide")
+
+
+def _adopt_oidc_identity() -> None:
+    """After `st.login`, map the provider's e-mail to a staff account (once per session)."""
+    if st.session_state.get(state.USER_KEY) is not None or not state.oidc_configured():
+        return
+    if not getattr(st.user, "is_logged_in", False) or st.session_state.get(state.OIDC_FAILED_KEY):
+        return
+    try:
+        user = auth.sign_in_oidc(engine=state.engine(), email=st.user.get("email"))
+    except auth.AuthError as err:
+        st.session_state[state.OIDC_FAILED_KEY] = t(err.key, **err.fmt)
+        return
+    state.sign_in(user)
+
+
+def _sidebar(user: auth.SignedIn | None) -> None:
+    with st.sidebar:
+        lang = current_language()
+        chosen = st.radio(t("common.language"), LANGUAGES, index=LANGUAGES.index(lang),
+                          format_func=lambda code: t(f"common.languages.{code}"),
+                          horizontal=True)
+        if chosen != lang:
+            st.session_state[state.LANGUAGE_KEY] = chosen
+            if user is not None:
+                auth.set_language(engine=state.engine(), participant_id=user.participant_id,
+                                  language=chosen)
+            st.rerun()
+        if user is not None:
+            st.caption(t("common.signed_in_as", code=user.code,
+                         role=t(f"common.roles.{user.role}")))
+            if st.button(t("common.sign_out"), icon=":material/logout:"):
+                state.sign_out()
+                if getattr(st.user, "is_logged_in", False):
+                    st.logout()
+                st.rerun()
+
+
+def main() -> None:
+    _adopt_oidc_identity()
+    user = state.current_user()
+    specs = registry.pages_for(user.role if user else None)
+    pages = [
+        st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
+                default=i == 0)
+        for i, spec in enumerate(specs)
+    ]
+    nav = st.navigation(pages, position="sidebar" if user else "hidden")
+    _sidebar(user)
+    nav.run()
+
+
+main()
