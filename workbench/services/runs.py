@@ -1,10 +1,11 @@
 """The batch runner: play every scripted scenario against one bot target, resumable.
 
 Turns run in order within a conversation; conversations run in parallel on asyncio, with at
-most `concurrency` bot requests in flight. Each exchange (user turn + reply) is written in one
-transaction after the reply arrives, on a single writer thread, so a SIGKILL loses at most the
-exchanges in flight and `resume` redoes exactly those. Conversations are unique per (run,
-scenario snapshot, repeat), so a resume can never duplicate one.
+most `concurrency` bot requests in flight. Each exchange (user turn + reply) is written whole
+after the reply arrives (group-committed on one writer thread, see run_writer.py), so a
+SIGKILL loses at most the exchanges in flight and `resume` redoes exactly those.
+Conversations are unique per (run, scenario snapshot, repeat), so a resume can never
+duplicate one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from workbench.domain.enums import ConversationKind, ConversationStatus, RunStat
 from workbench.domain.library import Library
 from workbench.services.bots import bot_for
 from workbench.services.conversations import failure_fields, history, reply_fields
+from workbench.services.run_writer import TurnWriter
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Conversation, PromptVersion, Run, ScenarioSnapshot, Turn
@@ -144,27 +145,19 @@ async def execute_run(
         s.add(run)
         system_prompt, prompt_sha, pv_id = pv.content, pv.sha256, pv.id
     jobs, total = _pending_jobs(engine=engine, run_id=run_id, library=library)
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-writer")
-    loop = asyncio.get_running_loop()
+    writer = TurnWriter(engine)
+    writer_task = asyncio.create_task(writer.serve())
     sem = asyncio.Semaphore(limit)
     errors: dict[str, int] = {}
     done_count = total - len(jobs)
     if progress:
         progress("start", done_count, total)
 
-    def store(conv_id: int, fields_list: list[dict[str, Any]], status: ConversationStatus | None
-              ) -> None:
-        with session_scope(engine) as s:
-            for fields in fields_list:
-                repo.append_turn(session=s, conversation_id=conv_id, **fields)
-            if status is not None:
-                conv = repo.get_conversation(session=s, conversation_id=conv_id)
-                repo.set_conversation_status(session=s, conversation=conv, status=status)
-
     async def play(job: _Job) -> None:
         nonlocal done_count
         msgs = list(job.history)
         status = ConversationStatus.finished
+        committed: asyncio.Future[None] | None = None  # the previous exchange's commit
         for i in range(job.done_exchanges, len(job.turns)):
             # A failed exchange left its user turn stored: resend it, do not store it again.
             owed = bool(msgs) and msgs[-1]["role"] == TurnRole.user
@@ -180,20 +173,26 @@ async def execute_run(
                     result = await bot.acomplete(request)
             except BotError as err:
                 errors[str(err.kind)] = errors.get(str(err.kind), 0) + 1
-                await loop.run_in_executor(writer, store, job.conversation_id,
-                                           [*user, failure_fields(err, prompt_version_id=pv_id)],
-                                           ConversationStatus.failed)
+                if committed is not None:
+                    await committed
+                await writer.store(job.conversation_id,
+                                   [*user, failure_fields(err, prompt_version_id=pv_id)],
+                                   ConversationStatus.failed)
+                committed = None
                 status = ConversationStatus.failed
                 break
             msgs.append({"role": "assistant", "content": result.text})
             last = i == len(job.turns) - 1
-            await loop.run_in_executor(
-                writer, store, job.conversation_id,
-                [*user, reply_fields(result, prompt_version_id=pv_id)],
-                ConversationStatus.finished if last else None)
+            if committed is not None:
+                await committed  # at most one exchange per conversation awaits its commit
+            committed = writer.enqueue(job.conversation_id,
+                                       [*user, reply_fields(result, prompt_version_id=pv_id)],
+                                       ConversationStatus.finished if last else None)
         else:
             if job.done_exchanges >= len(job.turns):  # nothing was left but the status
-                await loop.run_in_executor(writer, store, job.conversation_id, [], status)
+                await writer.store(job.conversation_id, [], status)
+        if committed is not None:
+            await committed
         done_count += 1
         if progress:
             progress("failed" if status == ConversationStatus.failed else "finished",
@@ -202,7 +201,7 @@ async def execute_run(
     try:
         await asyncio.gather(*(play(j) for j in jobs))
     finally:
-        writer.shutdown(wait=True)
+        await writer.close(writer_task)
         aclose = getattr(bot, "aclose", None)
         if aclose is not None:  # release this loop's pooled connections before it ends
             await aclose()
