@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,17 +36,20 @@ from workbench.domain.readiness import (
     load_gate,
 )
 from workbench.domain.stats import wilson_interval
+from workbench.services import dashboard_detail as dq
 from workbench.services import dashboard_queries as q
 from workbench.services.dashboard_queries import ALL, GROUPS, DashboardFilter, SnapshotMeta
 
-__all__ = ["Dashboard", "DashboardFilter", "build_dashboard", "filter_options", "load_gate_file",
-           "readiness_by_prompt_version"]
+__all__ = ["Dashboard", "DashboardFilter", "PromptReadiness", "build_dashboard", "filter_options",
+           "load_gate_file"]
 
 COVERAGE_MIN_REPLIES = 30  # fewer scored replies than this in a category: flagged as too few
-AGREEMENT_MAX_ITEMS = 1000  # newest replies with ≥ 2 ratings that the agreement table uses
-AGREEMENT_N_BOOT = 300  # bootstrap resamples per α interval: enough for a dashboard
+AGREEMENT_MAX_ITEMS = 500  # newest replies with ≥ 2 ratings that the agreement table uses
+AGREEMENT_N_BOOT = 200  # bootstrap resamples per α interval: enough for a dashboard
 EXCERPT_COUNT = 5
 EXCERPT_CHARS = 160
+
+Scrub = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,23 @@ class Dashboard:
     agreement: pd.DataFrame
     coverage: pd.DataFrame
     excerpts: pd.DataFrame
-    readiness: GateReport
-    prompt_versions: list[str]  # labels of the prompt versions the readiness verdict covers
+    heatmap_prompt_version: str | None  # the heatmap shows the newest prompt version only
+    readiness: list[PromptReadiness]  # one gate report per prompt version, oldest first
     totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> PromptReadiness:
+        """The newest prompt version's verdict: "is the bot as it is now ready?"."""
+        return self.readiness[-1]
+
+
+@dataclass(frozen=True)
+class PromptReadiness:
+    """The gate judged on one prompt version's replies (older versions' failures not mixed in)."""
+
+    prompt_version_id: int | None
+    label: str
+    report: GateReport
 
 
 # --- estimates from sums -----------------------------------------------------------------------
@@ -127,7 +145,8 @@ def _with_snapshot_columns(cube: pd.DataFrame, snapshots: dict[int, SnapshotMeta
 
 
 def _labelled(frame: pd.DataFrame, labels: dict[Any, str], order: list[Any]) -> pd.DataFrame:
-    frame = frame.assign(label=frame["key"].map(lambda k: labels.get(k, str(k))),
+    frame = frame.assign(label=frame["key"].map(lambda k: None if k is None
+                                                else labels.get(k, str(k))),
                          _order=frame["key"].map(lambda k: order.index(k) if k in order
                                                  else len(order)))
     return frame.sort_values(["_order", "group"]).drop(columns="_order").reset_index(drop=True)
@@ -153,13 +172,16 @@ def coverage(cube: pd.DataFrame, minimum: int) -> pd.DataFrame:
 
 def heatmap(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.RubricMeta],
             snapshots: dict[int, SnapshotMeta]) -> pd.DataFrame:
-    """Mean per 1–5 criterion per scenario (rating level; yes/no questions are left out)."""
+    """Mean per 1–5 criterion per scenario (rating level; yes/no questions are left out).
+
+    Callers pass one prompt version: a criterion's weak spot is only news for the current
+    text, and mixing versions would blur it (the trend figures carry the history)."""
     used = [m for m in meta.values()
             if filt.rubric_version_id is None or m.id == filt.rubric_version_id]
     criteria = list(dict.fromkeys(k for m in used for k in m.likert))
     names = {k: v for m in used for k, v in m.names.items()}
     audience = {k: m.audience for m in used for k in m.likert}
-    sums = q.criterion_sums(conn, filt, criteria)
+    sums = dq.criterion_sums(conn, filt, criteria)
     cols = ["scenario_id", "title", "criterion", "criterion_name", "group", "n", "mean"]
     if sums.empty:
         return pd.DataFrame(columns=cols)
@@ -184,7 +206,7 @@ def agreement(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.Rubr
     ``max_items`` replies with 2 or more ratings in the filter."""
     cols = ["scope", "criterion", "criterion_name", "level", "alpha", "low", "high", "items",
             "raters", "percent_agreement", "verdict", "reason"]
-    sample = q.agreement_sample(conn, filt, max_items=max_items)
+    sample = dq.agreement_sample(conn, filt, max_items=max_items)
     if sample.empty:
         return pd.DataFrame(columns=cols)
     # One value per rater, reply and criterion: a reply scored under two versions of a rubric
@@ -194,7 +216,8 @@ def agreement(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.Rubr
     levels: dict[str, Level] = {}
     names: dict[str, str] = {}
     for m in meta.values():
-        levels.update({k: "ordinal" for k in m.likert} | {k: "nominal" for k in m.yes_no})
+        levels.update({k: "ordinal" for k in m.likert})
+        levels.update({k: "nominal" for k in m.yes_no})
         names.update(m.names)
     audience = {m.id: m.audience for m in meta.values()}
     points = [
@@ -221,7 +244,7 @@ _FALLBACK_PATTERNS = [re.compile(p) for p in (
     r"\b\d{4}\s?[A-Z]{2}\b", r"@\w{2,}")]
 
 
-def _scrub(text: str) -> str:
+def scrub_text(text: str) -> str:
     """The shared Dutch scrubber; a crude regex fallback only if it cannot be imported."""
     try:
         from workbench.domain.privacy import get_scrubber
@@ -232,9 +255,9 @@ def _scrub(text: str) -> str:
     return get_scrubber().scrub(text).text
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+def excerpt(text: str, limit: int = EXCERPT_CHARS, *, scrub: Scrub | None = None) -> str:
     """Scrub the whole text first (a cut must not leave half a phone number), then shorten."""
-    clean = " ".join(_scrub(text).split())
+    clean = " ".join((scrub or scrub_text)(text).split())
     if len(clean) <= limit:
         return clean
     cut = clean[:limit].rsplit(" ", 1)[0]
@@ -242,8 +265,10 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def excerpts(conn: sa.Connection, filt: DashboardFilter, snapshots: dict[int, SnapshotMeta],
-             pv_labels: dict[int, str], *, limit: int = EXCERPT_COUNT) -> pd.DataFrame:
-    rows = q.lowest_replies(conn, filt, limit=limit)
+             pv_labels: dict[int, str], *, limit: int = EXCERPT_COUNT,
+             scrub: Scrub | None = None) -> pd.DataFrame:
+    """The newest replies raters called unsafe, as short scrubbed excerpts."""
+    rows = dq.unsafe_replies(conn, filt, limit=limit)
     return pd.DataFrame({
         "scenario": [snapshots[i].title if i in snapshots else "—"
                      for i in rows["scenario_snapshot_id"]],
@@ -251,7 +276,7 @@ def excerpts(conn: sa.Connection, filt: DashboardFilter, snapshots: dict[int, Sn
         "ratings": rows["ratings"].astype(int),
         "unsafe_ratings": rows["unsafe"].astype(int),
         "mean": pd.to_numeric(rows["mean"]).astype(float),
-        "excerpt": [excerpt(t or "") for t in rows["content"]],
+        "excerpt": [excerpt(t or "", scrub=scrub) for t in rows["content"]],
     })
 
 
@@ -273,9 +298,9 @@ def readiness_inputs(conn: sa.Connection, gate: Gate, filt: DashboardFilter,
         f = cond.filter
         risk_ids = q.snapshots_at_risk(snapshots, f.risk_level) if f.risk_level else None
         g = f.group.value if f.group else ALL
-        base = {"metric": cond.metric, "filter_key": f.key}
+        base: dict[str, Any] = {"metric": cond.metric, "filter_key": f.key}
         if f.criterion:
-            n, s, k = q.criterion_reply_stats(conn, filt, meta, criterion=f.criterion,
+            n, s, k = dq.criterion_reply_stats(conn, filt, meta, criterion=f.criterion,
                                               group=g, snapshot_ids=risk_ids)
             inputs[cond.id] = (MetricInput(**base, n=n, mean=s / n if n else None)
                                if cond.metric is Metric.mean_score
@@ -297,29 +322,26 @@ def readiness_inputs(conn: sa.Connection, gate: Gate, filt: DashboardFilter,
     return inputs
 
 
-def readiness_by_prompt_version(engine: sa.Engine, filt: DashboardFilter, *,
-                                gate: Gate | None = None) -> list[tuple[str, GateReport]]:
-    """The gate for each prompt version in the filtered data, oldest first: a board sees
-    whether the newest version is ready without the older ones' failures mixed in."""
-    gate = gate or load_gate_file()
-    with engine.connect() as conn:
-        meta, snapshots = q.load_rubric_meta(conn), q.load_snapshots(conn)
-        labels = _pv_labels(conn)
-        cube = _with_snapshot_columns(q.reply_cube(conn, filt, meta), snapshots)
-        out = []
-        for pv in sorted(int(i) for i in cube["prompt_version_id"].dropna().unique()):
-            one = replace(filt, prompt_version_ids=(pv,))
-            part = cube[cube["prompt_version_id"] == pv]
-            inputs = readiness_inputs(conn, gate, one, meta, snapshots, part)
-            out.append((labels.get(pv, str(pv)), evaluate_gate(gate, inputs)))
-    return out
+def readiness_by_prompt_version(conn: sa.Connection, gate: Gate, filt: DashboardFilter,
+                                meta: dict[int, q.RubricMeta],
+                                snapshots: dict[int, SnapshotMeta], cube: pd.DataFrame,
+                                labels: dict[int, str]) -> list[PromptReadiness]:
+    """The gate for each prompt version in the filtered data, oldest first; with no data at
+    all, one report saying so."""
+    out = []
+    for pv in sorted(int(i) for i in cube["prompt_version_id"].dropna().unique()):
+        one = replace(filt, prompt_version_ids=(pv,))
+        part = cube[cube["prompt_version_id"] == pv]
+        inputs = readiness_inputs(conn, gate, one, meta, snapshots, part)
+        out.append(PromptReadiness(pv, labels.get(pv, str(pv)), evaluate_gate(gate, inputs)))
+    return out or [PromptReadiness(None, "—", evaluate_gate(gate, {}))]
 
 
 # --- the whole dashboard -------------------------------------------------------------------------
 
 
-def _pv_labels(conn: sa.Connection) -> dict[int, str]:
-    opts = q.filter_options(conn)
+def _pv_labels(opts: dict[str, list[dict[str, Any]]]) -> dict[int, str]:
+    """Prompt version labels, with the bot's name when there is more than one bot."""
     bots = {b["id"]: b["name"] for b in opts["bot_targets"]}
     several = len({p["bot_target_id"] for p in opts["prompt_versions"]}) > 1
     return {p["id"]: (f"{bots.get(p['bot_target_id'], '?')}: {p['label']}" if several
@@ -327,29 +349,35 @@ def _pv_labels(conn: sa.Connection) -> dict[int, str]:
 
 
 def filter_options(engine: sa.Engine) -> dict[str, list[dict[str, Any]]]:
-    with engine.connect() as conn:
+    with q.reader(engine).connect() as conn:
         return q.filter_options(conn)
 
 
 def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
                     gate: Gate | None = None, coverage_min: int = COVERAGE_MIN_REPLIES,
-                    agreement_items: int = AGREEMENT_MAX_ITEMS) -> Dashboard:
-    """Every dashboard frame for one filter, aggregated in the database."""
+                    agreement_items: int = AGREEMENT_MAX_ITEMS, scrub: Scrub | None = None
+                    ) -> Dashboard:
+    """Every dashboard frame for one filter, aggregated in the database.
+
+    ``scrub`` replaces the shared Dutch scrubber for excerpts (tests pass a cheap one)."""
     filt = filt or DashboardFilter()
     gate = gate or load_gate_file()
-    with engine.connect() as conn:
+    with q.reader(engine).connect() as conn:
+        q.tune(conn)
         meta, snapshots = q.load_rubric_meta(conn), q.load_snapshots(conn)
         opts = q.filter_options(conn)
-        pv_labels = _pv_labels(conn)
+        pv_labels = _pv_labels(opts)
         cube = _with_snapshot_columns(q.reply_cube(conn, filt, meta), snapshots)
         days = {d["id"]: f"{d['day']} {d['name']}" for d in opts["training_days"]}
         day_order = [d["id"] for d in opts["training_days"]]
-        inputs = readiness_inputs(conn, gate, filt, meta, snapshots, cube)
-        heat = heatmap(conn, filt, meta, snapshots)
+        readiness = readiness_by_prompt_version(conn, gate, filt, meta, snapshots, cube,
+                                                pv_labels)
+        newest = max((int(i) for i in cube["prompt_version_id"].dropna()), default=None)
+        heat = (heatmap(conn, replace(filt, prompt_version_ids=(newest,)), meta, snapshots)
+                if newest is not None else heatmap(conn, filt, meta, snapshots))
         agree = agreement(conn, filt, meta, max_items=agreement_items)
-        lows = excerpts(conn, filt, snapshots, pv_labels)
+        lows = excerpts(conn, filt, snapshots, pv_labels, scrub=scrub)
     forms = cube.explode("violence_form")
-    pv_seen = sorted(int(i) for i in cube["prompt_version_id"].dropna().unique())
     return Dashboard(
         filter=filt,
         by_prompt_version=_labelled(summarise(cube, "prompt_version_id"), pv_labels,
@@ -364,8 +392,8 @@ def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
         agreement=agree,
         coverage=coverage(cube, coverage_min),
         excerpts=lows,
-        readiness=evaluate_gate(gate, inputs),
-        prompt_versions=[pv_labels.get(i, str(i)) for i in pv_seen],
+        heatmap_prompt_version=None if newest is None else pv_labels.get(newest, str(newest)),
+        readiness=readiness,
         totals={"replies": int(cube["replies"].sum()), "ratings": int(cube["ratings"].sum()),
                 "demo_replies": int(cube["demo_replies"].sum())},
     )

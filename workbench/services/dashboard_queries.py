@@ -3,7 +3,7 @@
 SQLAlchemy Core on the table objects, identical on SQLite and PostgreSQL. Only small results
 leave the database: the *reply cube* (sums per prompt version × training day × scenario
 snapshot), criterion sums per snapshot, a capped sample of per-rating values for the agreement
-table, and a few lowest-scored replies for excerpts.
+table, and the newest replies called unsafe, for excerpts.
 
 Which ratings count: submitted, not withdrawn, from people (source human or simulated, never
 the LLM judge, which overrates and misses safety problems), on ok, not withdrawn bot replies.
@@ -13,9 +13,9 @@ experts, the panel rubric by the lived-experience panel); this spares a join on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -60,7 +60,7 @@ HUMAN_SOURCES = (RatingSource.human.value, RatingSource.simulated.value)
 WOULD_SEND = "would_send"  # the yes/no question both shipped rubrics end with
 ALL = "all"
 GROUPS: tuple[str, ...] = (ALL, *(g.value for g in Group))
-# The prompt version that produced a reply: the turn records it; older rows only on the conversation.
+# The prompt version of a reply: recorded on the turn; older rows have it on the conversation.
 PROMPT_VERSION = sa.func.coalesce(T.c.prompt_version_id, C.c.prompt_version_id)
 
 
@@ -106,8 +106,36 @@ class SnapshotMeta:
     tags: tuple[str, ...]
 
 
+@lru_cache(maxsize=8)
+def _sqlite_reader(url: str, timeout_s: float) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                 "timeout": timeout_s})
+
+    @sa.event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA query_only=ON")
+
+    return engine
+
+
+def reader(engine: sa.Engine) -> sa.Engine:
+    """An engine for the dashboard's reads. On SQLite a plain read-only one: the app's engine
+    opens every transaction with BEGIN IMMEDIATE (the write lock), and seconds of aggregation
+    under that lock would make raters' submissions wait. WAL lets these reads run beside them."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    return _sqlite_reader(engine.url.render_as_string(hide_password=False), 10.0)
+
+
+def tune(conn: sa.Connection) -> None:
+    """Per-transaction settings for the aggregation: on PostgreSQL enough work_mem that the
+    per-reply hash aggregate (200k replies × 18 sums) stays in memory instead of spilling."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+
+
 def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def rating_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
@@ -142,7 +170,7 @@ def _replies_join() -> sa.Join:
     return T.join(C, C.c.id == T.c.conversation_id)
 
 
-def _narrowed(q: sa.Select, filt: DashboardFilter) -> sa.Select:
+def narrowed(q: sa.Select, filt: DashboardFilter) -> sa.Select:
     """Push reply filters into a ratings query as a semi-join, so a narrow filter (one training
     day) reads only its ratings through the (turn_id, status) index instead of all of them."""
     if not filt.narrows_replies:
@@ -211,7 +239,7 @@ def filter_options(conn: sa.Connection) -> dict[str, list[dict[str, Any]]]:
 # --- the reply cube ---------------------------------------------------------------------------
 
 
-def _group_condition(group: str, meta: dict[int, RubricMeta]) -> sa.ColumnElement[bool] | None:
+def group_condition(group: str, meta: dict[int, RubricMeta]) -> sa.ColumnElement[bool] | None:
     if group == ALL:
         return None
     ids = [m.id for m in meta.values() if m.audience == group]
@@ -222,11 +250,12 @@ def _and(cond: sa.ColumnElement[bool] | None, expr: sa.ColumnElement[bool]) -> A
     return expr if cond is None else sa.and_(cond, expr)
 
 
-def critical_failure(meta: dict[int, RubricMeta]) -> Any:
-    """True for a rating with a critical criterion at its worst (a 1, or "no" for yes/no).
+def critical_failures(meta: dict[int, RubricMeta]) -> sa.Select | None:
+    """(rating_id, rubric_version_id) of every rating with a critical criterion at its worst
+    (a 1, or "no" for yes/no), under that rating's own rubric version; one row per rating.
 
-    One IN-subquery per rubric version, each an index range scan on rating_score
-    (criterion, value): critical failures are rare, so the sets stay small."""
+    Read through the rating_score (criterion, value) index: critical failures are rare. Joined,
+    not used as ``IN (subquery)``, so SQLite evaluates it once instead of once per use."""
     parts = []
     for m in meta.values():
         worst = []
@@ -235,12 +264,15 @@ def critical_failure(meta: dict[int, RubricMeta]) -> Any:
         if m.critical_yes_no:
             worst.append(sa.and_(RS.c.criterion.in_(m.critical_yes_no), RS.c.value == 0))
         if worst:
-            ids = sa.select(RS.c.rating_id).where(sa.or_(*worst))
-            parts.append(sa.and_(R.c.rubric_version_id == m.id, R.c.id.in_(ids)))
-    return sa.or_(*parts) if parts else sa.false()
+            parts.append(sa.select(RS.c.rating_id, sa.literal(m.id).label("rv"))
+                         .where(sa.or_(*worst)))
+    if not parts:
+        return None
+    union = sa.union(*parts).subquery("worst")  # UNION, not UNION ALL: one row per rating
+    return sa.select(union.c.rating_id, union.c.rv)
 
 
-def _worst_value(meta: dict[int, RubricMeta], criterion: str) -> Any:
+def worst_value(meta: dict[int, RubricMeta], criterion: str) -> Any:
     """On a joined rating_score row of ``criterion``: is it that criterion's worst value?"""
     yes_no = [m.id for m in meta.values() if criterion in m.yes_no]
     if not yes_no:
@@ -253,10 +285,18 @@ def per_reply(filt: DashboardFilter, meta: dict[int, RubricMeta]) -> sa.Select:
     """One row per rated reply: per group, the ratings, their mean overall, any unsafe verdict,
     any critical failure, and the "would you send this?" answers (yes count, answer count)."""
     ws = RS.alias("ws")
-    crit = critical_failure(meta)
+    failures = critical_failures(meta)
+    source = R.outerjoin(ws, sa.and_(ws.c.rating_id == R.c.id, ws.c.criterion == WOULD_SEND))
+    if failures is None:
+        crit: Any = sa.false()
+    else:
+        cf = failures.subquery("cf")
+        source = source.outerjoin(cf, sa.and_(cf.c.rating_id == R.c.id,
+                                              cf.c.rv == R.c.rubric_version_id))
+        crit = cf.c.rating_id.is_not(None)
     cols: list[Any] = [R.c.turn_id.label("turn_id")]
     for g in GROUPS:
-        cond = _group_condition(g, meta)
+        cond = group_condition(g, meta)
         cols += [
             (sa.func.count(R.c.id) if cond is None
              else sa.func.sum(sa.case((cond, 1), else_=0))).label(f"cnt_{g}"),
@@ -270,11 +310,10 @@ def per_reply(filt: DashboardFilter, meta: dict[int, RubricMeta]) -> sa.Select:
             sa.func.sum(sa.case((_and(cond, ws.c.value == 1), 1), else_=0)).label(f"wsy_{g}"),
         ]
     q = (sa.select(*cols)
-         .select_from(R.outerjoin(ws, sa.and_(ws.c.rating_id == R.c.id,
-                                              ws.c.criterion == WOULD_SEND)))
+         .select_from(source)
          .where(*rating_conditions(filt))
          .group_by(R.c.turn_id))
-    return _narrowed(q, filt)
+    return narrowed(q, filt)
 
 
 def adjudicated_unsafe(filt: DashboardFilter) -> sa.Select:
@@ -340,87 +379,6 @@ def reply_cube(conn: sa.Connection, filt: DashboardFilter,
     for name in CUBE_KEYS:
         frame[name] = frame[name].astype("Int64")
     return frame
-
-
-# --- criterion means, criterion-level readiness, agreement sample, excerpts -----------------
-
-
-def criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: Sequence[str]
-                   ) -> pd.DataFrame:
-    """Per (snapshot, criterion): how many ratings scored it and their sum (rating level)."""
-    if not criteria:
-        return pd.DataFrame(columns=["scenario_snapshot_id", "criterion", "n", "s"])
-    q = (sa.select(C.c.scenario_snapshot_id, RS.c.criterion, sa.func.count().label("n"),
-                   sa.func.sum(RS.c.value).label("s"))
-         .select_from(RS.join(R, R.c.id == RS.c.rating_id)
-                      .join(T, T.c.id == R.c.turn_id).join(C, C.c.id == T.c.conversation_id))
-         .where(*rating_conditions(filt), *reply_conditions(filt), RS.c.criterion.in_(criteria))
-         .group_by(C.c.scenario_snapshot_id, RS.c.criterion))
-    frame = pd.DataFrame(conn.execute(q).mappings().all(),
-                         columns=["scenario_snapshot_id", "criterion", "n", "s"])
-    frame[["n", "s"]] = frame[["n", "s"]].apply(pd.to_numeric).astype(float)
-    return frame
-
-
-def criterion_reply_stats(conn: sa.Connection, filt: DashboardFilter,
-                          meta: dict[int, RubricMeta], *, criterion: str, group: str | None,
-                          snapshot_ids: Sequence[int] | None) -> tuple[int, float, int]:
-    """For one criterion, per reply: mean value and whether any rating had it at its worst.
-
-    Returns (replies, sum of per-reply means, replies with a worst score)."""
-    cond = _group_condition(group or ALL, meta)
-    worst = _worst_value(meta, criterion)
-    pr = _narrowed(
-        sa.select(R.c.turn_id, sa.func.avg(sa.cast(RS.c.value, sa.Float)).label("mean"),
-                  sa.func.max(sa.case((worst, 1), else_=0)).label("worst"))
-        .select_from(RS.join(R, R.c.id == RS.c.rating_id))
-        .where(*rating_conditions(filt), RS.c.criterion == criterion,
-               *([] if cond is None else [cond]))
-        .group_by(R.c.turn_id), filt).subquery("pr")
-    q = (sa.select(sa.func.count(), sa.func.sum(pr.c.mean), sa.func.sum(pr.c.worst))
-         .select_from(pr.join(T, T.c.id == pr.c.turn_id).join(C, C.c.id == T.c.conversation_id))
-         .where(*reply_conditions(filt)))
-    if snapshot_ids is not None:
-        q = q.where(C.c.scenario_snapshot_id.in_(list(snapshot_ids)))
-    n, s, k = conn.execute(q).one()
-    return int(n or 0), float(s or 0.0), int(k or 0)
-
-
-def agreement_sample(conn: sa.Connection, filt: DashboardFilter, *, max_items: int
-                     ) -> pd.DataFrame:
-    """Per-rating values of the newest ``max_items`` replies with 2 or more ratings.
-
-    Agreement needs single ratings, not sums; the cap bounds its cost on a large database."""
-    items = _narrowed(
-        sa.select(R.c.turn_id).where(*rating_conditions(filt)).group_by(R.c.turn_id)
-        .having(sa.func.count() >= 2).order_by(R.c.turn_id.desc()).limit(max_items), filt)
-    q = (sa.select(R.c.turn_id, R.c.rater_id, R.c.rubric_version_id, RS.c.criterion, RS.c.value)
-         .select_from(RS.join(R, R.c.id == RS.c.rating_id)
-                      .join(T, T.c.id == R.c.turn_id).join(C, C.c.id == T.c.conversation_id))
-         .where(*rating_conditions(filt), *reply_conditions(filt), R.c.turn_id.in_(items)))
-    return pd.DataFrame(conn.execute(q).mappings().all(),
-                        columns=["turn_id", "rater_id", "rubric_version_id", "criterion", "value"])
-
-
-def lowest_replies(conn: sa.Connection, filt: DashboardFilter, *, limit: int) -> pd.DataFrame:
-    """The replies most often called unsafe, then lowest mean overall, with their raw text.
-
-    The text is for the service to scrub and shorten; it must never reach a page as is."""
-    pr = _narrowed(
-        sa.select(R.c.turn_id, sa.func.count().label("ratings"),
-                  sa.func.sum(sa.case((R.c.unsafe == sa.true(), 1), else_=0)).label("unsafe"),
-                  sa.func.avg(R.c.overall).label("mean"))
-        .where(*rating_conditions(filt)).group_by(R.c.turn_id), filt).subquery("pr")
-    q = (sa.select(T.c.id.label("turn_id"), T.c.content, C.c.scenario_snapshot_id,
-                   PROMPT_VERSION.label("prompt_version_id"), pr.c.ratings, pr.c.unsafe,
-                   pr.c.mean)
-         .select_from(pr.join(T, T.c.id == pr.c.turn_id).join(C, C.c.id == T.c.conversation_id))
-         .where(*reply_conditions(filt))
-         .order_by(pr.c.unsafe.desc(), pr.c.mean.asc().nulls_last(), T.c.id)
-         .limit(limit))
-    return pd.DataFrame(conn.execute(q).mappings().all(),
-                        columns=["turn_id", "content", "scenario_snapshot_id",
-                                 "prompt_version_id", "ratings", "unsafe", "mean"])
 
 
 def snapshots_at_risk(snapshots: dict[int, SnapshotMeta], risk: RiskLevel | str) -> list[int]:

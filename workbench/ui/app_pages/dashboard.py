@@ -65,7 +65,8 @@ def _filters(opts: dict[str, list[dict[str, Any]]]) -> tuple[DashboardFilter, in
         versions = [p for p in opts["prompt_versions"] if bot is None or p["bot_target_id"] == bot]
         labels = {p["id"]: p["label"] for p in versions}
         chosen = st.multiselect(t("dashboard.filter.prompt_versions"), list(labels),
-                                format_func=lambda i: labels[i], key="dash_pv")
+                                format_func=lambda i: labels[i], key="dash_pv",
+                                placeholder=t("dashboard.filter.all"))
         rubric = _choice(t("dashboard.filter.rubric"), opts["rubric_versions"],
                          lambda r: f"{r['rubric_id']} v{r['version']}", "dash_rubric")
         minimum = int(st.number_input(t("dashboard.filter.coverage_min"), min_value=1,
@@ -77,8 +78,10 @@ def _filters(opts: dict[str, list[dict[str, Any]]]) -> tuple[DashboardFilter, in
     return filt, minimum
 
 
-_ICON = {ConditionStatus.met: "✅", ConditionStatus.not_met: "❌",
-         ConditionStatus.not_enough_data: "⏳"}
+# Streamlit's bundled icon font: no emoji font needed, and colour-blind safe with the words.
+_ICON = {ConditionStatus.met: ":green[:material/check_circle:]",
+         ConditionStatus.not_met: ":red[:material/cancel:]",
+         ConditionStatus.not_enough_data: ":gray[:material/hourglass_empty:]"}
 
 
 def _readiness(d: Dashboard) -> None:

@@ -1,0 +1,36 @@
+"""CLI: the static readiness report for a board meeting (one self-contained HTML file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workbench.cli import app, err
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    training_day: Annotated[int | None, typer.Option(
+        "--training-day", help="Only this training day (default: all data).")] = None,
+    language: Annotated[str, typer.Option("--language", help="nl (default) or en.")] = "nl",
+) -> None:
+    """Write the dashboard figures and the readiness verdict as one offline HTML file."""
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine
+    from workbench.services.report import LANGUAGES, write_report
+
+    if language not in LANGUAGES:
+        err.print(f"--language must be one of: {', '.join(LANGUAGES)}")
+        raise typer.Exit(2)
+    try:
+        result = write_report(get_engine(get_settings()), out, training_day_id=training_day,
+                              lang=language)
+    except LookupError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from exc
+    err.print(f"report: {result.path} ({result.replies} scored replies; newest prompt version: "
+              f"{result.verdict})")
+    typer.echo(str(result.path))
