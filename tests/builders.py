@@ -18,7 +18,6 @@ from workbench.domain.enums import (
 from workbench.domain.library import Library
 from workbench.storage import repo
 
-
 _seq = itertools.count(1)
 
 

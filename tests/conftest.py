@@ -100,3 +100,14 @@ def library():
     lib = load_library([ROOT / "scenarios", ROOT / "rubrics"])
     assert lib.ok, lib.problems
     return lib
+
+
+@pytest.fixture
+def fault_server():
+    """A fault-injecting OpenAI-protocol server on 127.0.0.1 serving the reference bot."""
+    from workbench.bots.faults import FaultPlan, FaultyChatApp, Latency
+    from workbench.bots.server import RunningServer
+
+    app = FaultyChatApp(plan=FaultPlan(), latency=Latency(first_chunk_ms=5))
+    with RunningServer(app) as server:
+        yield server

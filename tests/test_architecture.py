@@ -34,3 +34,13 @@ def test_modules_stay_readable() -> None:
     too_long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py")
                 if "migrations" not in p.parts and (n := len(p.read_text().splitlines())) > 450}
     assert too_long == {}
+
+
+def test_ruff_is_clean() -> None:
+    import subprocess
+    import sys
+
+    root = PKG.parent
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "workbench", "tests", "bench"],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]

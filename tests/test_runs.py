@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from tests.run_fixtures import fault_server  # noqa: F401  (fixture)
 from workbench.bots import BotError
 from workbench.bots.faults import Fault, FaultAction
 from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, TurnStatus

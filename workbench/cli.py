@@ -30,7 +30,7 @@ def version() -> None:
 
 @app.command()
 def validate(
-    paths: list[Path] = typer.Argument(None, help="Files or folders (default: scenarios/ rubrics/)."),
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: the library)."),
 ) -> None:
     """Check scenario and rubric YAML files; print `path:line: field: message` per problem."""
     from workbench.config import get_settings

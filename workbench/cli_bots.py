@@ -37,7 +37,7 @@ def bot_add(
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"),
     model: str = typer.Option(None, help="Model name the server expects."),
     prompt_file: Path = typer.Option(..., exists=True, dir_okay=False, help="System prompt file."),
-    label: str = typer.Option(None, help="Human label of this prompt version (default: file name)."),
+    label: str = typer.Option(None, help="Label of this prompt version (default: file name)."),
     api_key_env: str = typer.Option(None, help="Name of the env var holding the API key."),
     temperature: float = typer.Option(None, help="Sampling temperature, if the bot takes one."),
     max_tokens: int = typer.Option(None, help="Reply length cap in tokens."),

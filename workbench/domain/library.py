@@ -153,7 +153,7 @@ def _load_one(path: Path, lib: Library) -> None:
 
 
 def _check_references(lib: Library) -> None:
-    for sid, item in lib.scenarios.items():
+    for item in lib.scenarios.values():
         rubric_line, panel_line = item.rubric_line, item.panel_rubric_line
         sc = item.scenario
         found = lib.rubric(sc.rubric)

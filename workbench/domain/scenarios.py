@@ -1,4 +1,4 @@
-"""Scenario schema: a persona, a situation and a risk level that panels role-play or a run scripts."""
+"""Scenario schema: a persona, a situation and a risk level, to role-play or to run scripted."""
 
 from __future__ import annotations
 

@@ -175,7 +175,9 @@ def set_prompt(*, session: Session, target: BotTarget, content: str, label: str)
     return pv
 
 
-def list_prompt_versions(*, session: Session, bot_target_id: int | None = None) -> list[PromptVersion]:
+def list_prompt_versions(
+    *, session: Session, bot_target_id: int | None = None
+) -> list[PromptVersion]:
     q = select(PromptVersion).order_by(PromptVersion.id)
     if bot_target_id is not None:
         q = q.where(PromptVersion.bot_target_id == bot_target_id)

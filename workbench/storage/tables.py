@@ -6,7 +6,7 @@ and not a PostgreSQL type migration.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ from workbench.domain.enums import (
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _enum(default: Any = None, **kw: Any) -> Any:
