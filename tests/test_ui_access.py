@@ -160,3 +160,19 @@ def test_oidc_identity_maps_to_an_existing_staff_account(eng) -> None:  # type: 
     stranger.user = {"is_logged_in": True, "email": "nobody@example.org"}
     stranger.run()
     assert "Er is nog geen account voor nobody@example.org" in texts(stranger)
+
+
+def test_demo_data_is_marked_on_every_page(eng, library, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from workbench.services.demo import load_demo
+
+    user = staff(eng, "user-demo-check", Role.facilitator)
+    assert "DEMO" not in texts(signed_in_app(user))
+    load_demo(engine=eng, library=library, runs_dir=tmp_path,
+              scenario_ids=["acuut-verwurging-partner"], only_if_empty=False)
+    import streamlit as st
+
+    st.cache_data.clear()  # the banner's presence check is cached for a minute
+    for spec in registry.pages_for(Role.facilitator):
+        at = signed_in_app(user)
+        at.switch_page(spec.path).run()
+        assert "DEMO:" in texts(at), spec.path

@@ -60,6 +60,15 @@ def is_empty(engine: sa.Engine) -> bool:
             s.exec(select(Conversation.id).limit(1)).first() is None
 
 
+def has_demo_data(*, engine: sa.Engine) -> bool:
+    """True while the database holds demo data, which every page then marks as such."""
+    with session_scope(engine) as s:
+        return (s.exec(select(TrainingDay.id).where(TrainingDay.is_demo).limit(1)).first()
+                is not None or
+                s.exec(select(Conversation.id).where(Conversation.is_demo).limit(1)).first()
+                is not None)
+
+
 def prompt_text(name: str) -> str:
     return resources.files("workbench").joinpath(f"prompts/{name}.txt").read_text("utf-8")
 

@@ -28,6 +28,13 @@ def _adopt_oidc_identity() -> None:
     state.sign_in(user)
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _demo_present() -> bool:
+    from workbench.services.demo import has_demo_data
+
+    return has_demo_data(engine=state.engine())
+
+
 def _sidebar(user: auth.SignedIn | None) -> None:
     with st.sidebar:
         lang = current_language()
@@ -40,6 +47,9 @@ def _sidebar(user: auth.SignedIn | None) -> None:
                 auth.set_language(engine=state.engine(), participant_id=user.participant_id,
                                   language=chosen)
             st.rerun()
+        if user is not None and _demo_present():
+            # Demo data is marked on every page, so nobody mistakes simulated ratings for real.
+            st.warning(t("common.demo_banner"), icon=":material/science:")
         if user is not None:
             st.caption(t("common.signed_in_as", code=user.code,
                          role=t(f"common.roles.{user.role}")))
