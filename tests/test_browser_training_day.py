@@ -179,7 +179,7 @@ def test_a_whole_training_day(server: str, settings, library) -> None:  # type: 
                 expect(panel.get_by_test_id("stChatMessage")).to_have_count(2 * n)
                 idle(panel)
             steps.shot(panel, "panel-two-turns")
-            panel.get_by_role("button", name="Nu stoppen").click()
+            panel.get_by_role("button", name="Nu stoppen").first.click()
             panel.get_by_text("Je bent gestopt").wait_for()
             expect(panel.get_by_text("0800-2000").first).to_be_visible()
             steps.shot(panel, "panel-debrief")

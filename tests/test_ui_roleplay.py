@@ -177,3 +177,10 @@ def test_a_bot_failure_keeps_the_message_and_offers_try_again(eng, library, monk
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert turns_of(eng, conv.id or 0)[-1].content == "Fijn dat je schrijft."
     assert not at.chat_input[0].disabled
+
+
+def test_skip_pause_stop_also_stay_in_the_sidebar(eng, library) -> None:  # type: ignore[no-untyped-def]
+    """The controls are repeated in the sidebar, which stays in view while the chat scrolls."""
+    at = join(auth.issue_join_code(engine=eng, training_day_id=reference_day(eng, library)))
+    keys = {b.key for b in at.sidebar.button}
+    assert {"rp_skip_side", "rp_pause_side", "rp_stop_side"} <= keys

@@ -51,9 +51,14 @@ def _reset_chat_state() -> None:
 
 
 def controls() -> None:
-    """Skip, Pause and Stop now: always visible while a scenario is on screen."""
-    row = st.container(horizontal=True)
-    if row.button(t("roleplay.skip"), key="rp_skip", icon=":material/skip_next:"):
+    """Skip, Pause and Stop now: always visible while a scenario is on screen — above the
+    scenario, and again in the sidebar, which stays in view however far the chat scrolls."""
+    _controls(st.container(horizontal=True), "")
+    _controls(st.sidebar.container(), "_side")
+
+
+def _controls(row, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    if row.button(t("roleplay.skip"), key=f"rp_skip{suffix}", icon=":material/skip_next:"):
         if cid is not None:
             _set(ConversationStatus.skipped)
         elif where.next_card is not None:
@@ -63,11 +68,11 @@ def controls() -> None:
         st.session_state["rp_paused"] = False
         st.toast(t("roleplay.skipped"))
         st.rerun()
-    if row.button(t("roleplay.pause"), key="rp_pause", icon=":material/pause:"):
+    if row.button(t("roleplay.pause"), key=f"rp_pause{suffix}", icon=":material/pause:"):
         _set(ConversationStatus.paused)
         st.session_state["rp_paused"] = True
         st.rerun()
-    if row.button(t("roleplay.stop"), key="rp_stop", icon=":material/stop_circle:",
+    if row.button(t("roleplay.stop"), key=f"rp_stop{suffix}", icon=":material/stop_circle:",
                  type="primary"):
         _set(ConversationStatus.stopped)
         _reset_chat_state()
