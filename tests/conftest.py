@@ -111,3 +111,22 @@ def fault_server():
     app = FaultyChatApp(plan=FaultPlan(), latency=Latency(first_chunk_ms=5))
     with RunningServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with test-sized cost (the default takes ~0.4 s a hash on CI machines)."""
+    from argon2 import PasswordHasher
+
+    from workbench.services import auth
+
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                        parallelism=1))
+
+
+@pytest.fixture
+def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
+    """The app's migrated engine for the isolated settings (what pages and services use)."""
+    from workbench.services.context import get_engine
+
+    return get_engine(settings)

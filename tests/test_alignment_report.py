@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from tests import builders
-from tests.training_support import fast_hashing, signed_in_app, staff, texts  # noqa: F401
+from tests.training_support import signed_in_app, staff, texts
 from workbench.domain.enums import ConversationKind, RatingSource, RatingStatus, Role
 from workbench.services.alignment_report import TrustThresholds, alignment_report, judge_choices
 from workbench.storage import repo

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests import builders
-from tests.training_support import fast_hashing  # noqa: F401  (a fixture)
 from workbench.domain.agreement import alpha
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role, TurnRole
 from workbench.domain.readiness import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from tests.training_support import fast_hashing  # noqa: F401  (a fixture)
 from workbench.cli import app
 from workbench.services import auth
 from workbench.services.context import get_engine

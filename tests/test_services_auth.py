@@ -9,24 +9,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     PASSWORD,
-    fast_hashing,
     panel_member,
     reference_day,
     staff,
 )
 from workbench.domain.enums import Group, Role
 from workbench.services import auth, training_days
-from workbench.services.context import get_engine
 from workbench.storage.tables import JoinCode, LoginAttempt, Participant, utcnow
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def test_staff_password_is_hashed_with_argon2_and_signs_in(eng: sa.Engine) -> None:

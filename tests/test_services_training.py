@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
-    fast_hashing,
+from tests.training_support import (
     panel_member,
     reference_day,
     roleplay_replies,
@@ -29,7 +27,6 @@ from workbench.services import (
     scripted,
     training_days,
 )
-from workbench.services.context import get_engine
 from workbench.services.errors import UserError
 from workbench.storage.tables import (
     Conversation,
@@ -41,10 +38,6 @@ from workbench.storage.tables import (
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def full_values(item: scoring.ScoringItem, score: int = 4) -> dict:

@@ -6,13 +6,12 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     APP,
     PASSWORD,
     TIMEOUT,
     app,
     button,
-    fast_hashing,
     panel_member,
     reference_day,
     signed_in_app,
@@ -20,7 +19,6 @@ from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
     texts,
 )
 from workbench.domain.enums import Role
-from workbench.services.context import get_engine
 from workbench.ui import registry
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -41,10 +39,6 @@ PAGE_TITLES = {"home": "Welkom", "facilitator": "Trainingsdag", "scoring": "Antw
                "scripted": "Script afspelen", "pairwise": "A/B vergelijken", "bots": "Bots",
                "roleplay": "Rollenspel"}
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def user_for(role: Role, eng: sa.Engine, library):  # type: ignore[no-untyped-def]

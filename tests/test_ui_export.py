@@ -8,15 +8,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.test_export import SCENARIOS, seed_export_data
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     APP,
     button,
-    fast_hashing,
     panel_member,
     reference_day,
     staff,
@@ -24,7 +22,6 @@ from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
 )
 from workbench.domain.enums import Role
 from workbench.domain.privacy import get_scrubber
-from workbench.services.context import get_engine
 from workbench.services.export_views import export_zip
 from workbench.storage.db import session_scope
 from workbench.storage.tables import ExportRecord
@@ -33,10 +30,6 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 PAGE = "app_pages/export.py"
 TIMEOUT = 120  # the first preview may build the scrubber's lookup tables
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def open_as(user) -> AppTest:  # type: ignore[no-untyped-def]

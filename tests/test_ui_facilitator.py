@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     button,
-    fast_hashing,
-    panel_member,
-    reference_day,
     roleplay_replies,
     signed_in_app,
     staff,
@@ -20,15 +16,10 @@ from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
 )
 from workbench.domain.enums import Role, TrainingDayStatus
 from workbench.services import auth, bots, training_days
-from workbench.services.context import get_engine
 from workbench.storage.tables import JoinCode, TrainingDay
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def test_facilitator_creates_a_day_and_hands_out_a_code(eng, library) -> None:  # type: ignore[no-untyped-def]

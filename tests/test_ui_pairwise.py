@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.test_services_training import two_versions_answering_the_same_turn
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     button,
-    fast_hashing,
     signed_in_app,
     staff,
     texts,
 )
 from workbench.domain.enums import PairwiseChoice
 from workbench.services import pairwise
-from workbench.services.context import get_engine
 from workbench.storage.tables import PairwiseJudgement, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def test_pairwise_judgement_records_the_side_assignment(eng, library) -> None:  # type: ignore[no-untyped-def]

@@ -7,10 +7,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     app,
     button,
-    fast_hashing,
     reference_day,
     texts,
 )
@@ -18,15 +17,10 @@ from workbench.bots.base import BaseBot, ConnectionRefused
 from workbench.domain.enums import BotKind, ConversationStatus, RatingStatus, TurnRole
 from workbench.services import auth
 from workbench.services import conversations as conversations_service
-from workbench.services.context import get_engine
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def join(code: str):  # type: ignore[no-untyped-def]

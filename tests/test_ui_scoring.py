@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
+from tests.training_support import (
     PASSWORD,
     app,
     button,
-    fast_hashing,
     panel_member,
     reference_day,
     roleplay_replies,
@@ -20,15 +19,10 @@ from tests.training_support import (  # noqa: F401  (fast_hashing is a fixture)
 )
 from workbench.domain.enums import ConversationKind, RatingStatus, Role
 from workbench.services import scoring
-from workbench.services.context import get_engine
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-
-@pytest.fixture
-def eng(settings) -> sa.Engine:  # type: ignore[no-untyped-def]
-    return get_engine(settings)
 
 
 def fill(at, turn_id: int, library, score: int = 4) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from workbench.domain.enums import Role
@@ -21,11 +19,6 @@ PASSWORD = "lang-genoeg-wachtwoord"
 TIMEOUT = 30
 
 
-@pytest.fixture
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with test-sized cost (the default takes ~0.4 s a hash on CI machines)."""
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                        parallelism=1))
 
 
 def staff(engine: sa.Engine, code: str, role: Role = Role.expert) -> auth.SignedIn:
