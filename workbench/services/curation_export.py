@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from workbench.domain.enums import ConversationKind, CurationState, TurnRole
 from workbench.storage import repo_curation
-from workbench.storage.db import session_scope
 from workbench.storage.tables import Adjudication, Conversation, Turn
 
 DEFAULT_EXPORT_STATES = (CurationState.gold, CurationState.accepted)
@@ -132,49 +131,12 @@ def curated_examples_for_export(
     OR the curators' tags (any of); min_score compares the overall score (examples without
     one are left out when it is set). Queries run once per call, not once per example.
     """
-    wanted_states = {str(s) for s in states}
-    with session_scope(engine) as s:
-        rows = repo_curation.curated_rows(session=s, training_day_id=training_day_id,
-                                          states=wanted_states,
-                                          rubric_version_id=rubric_version_id)
-        facts = example_facts(session=s, training_day_id=training_day_id)
-        turns = repo_curation.turns_of_curated_conversations(session=s,
-                                                             training_day_id=training_day_id)
-        gone = repo_curation.withdrawn_participant_ids(session=s)
-    out: list[ExportExample] = []
-    for ex, reply, conv, snap, pv in rows:
-        if scenario_ids is not None and (snap is None or snap.scenario_id not in scenario_ids):
-            continue
-        if risk_levels is not None and (snap is None or str(snap.risk_level) not in risk_levels):
-            continue
-        scenario_tags = tuple(snap.tags) if snap is not None else ()
-        if tags is not None and not (set(tags) & (set(scenario_tags) | set(ex.tags))):
-            continue
-        fact = facts[ex.id or 0]
-        score = fact.overall if fact.overall is not None else ex.score
-        if min_score is not None and (score is None or score < min_score):
-            continue
-        before = [t for t in turns.get(conv.id or 0, []) if t.index < reply.index]
-        if any(t.withdrawn for t in before):
-            continue
-        if consent_only and any(needs_consent(t, conv) and not consented(t, conv)
-                                for t in before):
-            continue
-        ideal = ex.ideal_reply if ex.ideal_reply_author_id not in gone else None
-        out.append(ExportExample(
-            example_id=ex.id or 0, turn_id=reply.id or 0, conversation_id=conv.id or 0,
-            conversation_kind=str(conv.kind), training_day_id=conv.training_day_id,
-            state=CurationState(ex.state), tags=tuple(ex.tags),
-            messages=tuple(Message(str(t.role), t.content) for t in before),
-            bot_reply=reply.content, ideal_reply=ideal, score=score, scores=fact.scores,
-            unsafe=fact.unsafe, adjudicated=fact.adjudicated, n_ratings=fact.n_ratings,
-            rubric_version_id=ex.rubric_version_id,
-            scenario_id=snap.scenario_id if snap else None,
-            scenario_title=snap.title if snap else None, scenario_tags=scenario_tags,
-            risk_level=str(snap.risk_level) if snap else None,
-            writer=snap.writer if snap else None,
-            prompt_version_id=pv.id if pv else None, prompt_label=pv.label if pv else None,
-            prompt_sha256=pv.sha256 if pv else None, system_prompt=pv.content if pv else None,
-            model=reply.model,
-        ))
-    return out
+    # One implementation of these rules: export_examples reads the same rows with plain
+    # column queries (about ten times faster at 100k examples than building ORM objects).
+    from workbench.services.export_examples import load_examples  # (it imports this module)
+
+    return load_examples(
+        engine=engine, states=states, training_day_id=training_day_id,
+        scenario_ids=scenario_ids, tags=tags, risk_levels=risk_levels,
+        rubric_version_id=rubric_version_id, min_score=min_score, consent_only=consent_only,
+    )

@@ -8,7 +8,6 @@ not withdrawn.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -210,24 +209,6 @@ def example_rating_stats(*, session: Session, training_day_id: int | None = None
             means.group_by(col(CuratedExample.id), col(RatingScore.criterion))):
         out[int(ex_id)][2][criterion] = float(mean)
     return out
-
-
-def turns_of_curated_conversations(*, session: Session, training_day_id: int | None = None
-                                   ) -> dict[int, list[Turn]]:
-    """Per conversation that holds a curated example, its ok user and bot turns in order
-    (withdrawn ones included, so a caller can see them and leave the example out)."""
-    holding = (select(Turn.conversation_id)
-               .join(CuratedExample, col(CuratedExample.turn_id) == col(Turn.id)))
-    q = select(Turn).where(
-        col(Turn.conversation_id).in_(holding), Turn.status == TurnStatus.ok,
-        col(Turn.role).in_([TurnRole.user, TurnRole.assistant]))
-    if training_day_id is not None:
-        q = q.join(Conversation, col(Conversation.id) == col(Turn.conversation_id)).where(
-            Conversation.training_day_id == training_day_id)
-    out: dict[int, list[Turn]] = defaultdict(list)
-    for t in session.exec(q.order_by(col(Turn.conversation_id), col(Turn.index))):
-        out[t.conversation_id].append(t)
-    return dict(out)
 
 
 def withdrawn_participant_ids(*, session: Session) -> set[int]:
