@@ -30,6 +30,7 @@ from workbench.domain.library import Library
 from workbench.services.bots import bot_for
 from workbench.services.conversations import failure_fields, history, reply_fields
 from workbench.services.run_writer import TurnWriter
+from workbench.services.snapshots import scenario_of
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Conversation, PromptVersion, Run, ScenarioSnapshot, Turn
@@ -93,7 +94,7 @@ def create_run(
         return run.id
 
 
-def _pending_jobs(*, engine: sa.Engine, run_id: str, library: Library) -> tuple[list[_Job], int]:
+def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
     """Conversations of the run that are not finished, with what they still have to play."""
     jobs: list[_Job] = []
     with session_scope(engine) as s:
@@ -104,7 +105,9 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str, library: Library) -> tuple[
                 continue
             snap = s.get(ScenarioSnapshot, conv.scenario_snapshot_id)
             assert snap is not None
-            scripted = _scripted_turns(snap, library)
+            # The snapshot's exact text, not today's file (which may have changed since).
+            scripted = [t.text for t in scenario_of(session=s, snapshot_id=snap.id or 0)
+                        .scripted_turns]
             turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
             msgs = history(turns)
             done = sum(1 for m in msgs if m["role"] == TurnRole.assistant)
@@ -112,18 +115,6 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str, library: Library) -> tuple[
             # which play() answers first without storing that user turn again.
             jobs.append(_Job(conv.id or 0, snap.scenario_id, scripted, done, msgs))
         return jobs, len(convs)
-
-
-def _scripted_turns(snap: ScenarioSnapshot, library: Library) -> list[str]:
-    """The scripted turns of the snapshot's exact text (not of today's file, which may differ)."""
-    from workbench.domain.scenarios import Scenario
-    from workbench.domain.yamlsource import load_yaml
-
-    loaded = library.scenarios.get(snap.scenario_id)
-    if loaded is not None and loaded.sha256 == snap.sha256:
-        return [t.text for t in loaded.scenario.scripted_turns]
-    data = load_yaml(snap.content, path=f"snapshot:{snap.scenario_id}").data
-    return [t.text for t in Scenario.model_validate(data).scripted_turns]
 
 
 async def execute_run(
@@ -144,7 +135,8 @@ async def execute_run(
         run.status = RunStatus.running
         s.add(run)
         system_prompt, prompt_sha, pv_id = pv.content, pv.sha256, pv.id
-    jobs, total = _pending_jobs(engine=engine, run_id=run_id, library=library)
+    # Scripted turns come from the run's snapshots (exact text), not from `library`.
+    jobs, total = _pending_jobs(engine=engine, run_id=run_id)
     writer = TurnWriter(engine)
     writer_task = asyncio.create_task(writer.serve())
     sem = asyncio.Semaphore(limit)
