@@ -1,6 +1,8 @@
 """Read back the exact rubric and scenario a conversation or rating was made under.
 
-Stored texts never change for an id, so the parsed objects are cached per process.
+Parsed objects are cached per process by the sha256 of the stored text: content-addressed, so a
+database that was reset and reuses ids (tests, a recreated demo) can never get another
+scenario's or rubric's cached copy.
 """
 
 from __future__ import annotations
@@ -16,43 +18,34 @@ from workbench.storage import repo
 from workbench.storage.tables import ScenarioSnapshot
 
 _lock = threading.Lock()
-# Keyed by (database URL, id): ids repeat across databases (tests, demo vs. real).
-_rubrics: dict[tuple[str, int], Rubric] = {}
-_scenarios: dict[tuple[str, int], Scenario] = {}
-
-
-def _key(session: Session, item_id: int) -> tuple[str, int]:
-    return (str(session.get_bind().engine.url), item_id)
+_rubrics: dict[str, Rubric] = {}
+_scenarios: dict[str, Scenario] = {}
 
 
 def rubric_of(*, session: Session, rubric_version_id: int) -> Rubric:
-    key = _key(session, rubric_version_id)
-    found = _rubrics.get(key)
-    if found is not None:
-        return found
     rv = repo.get_rubric_version(session=session, rubric_version_id=rubric_version_id)
-    rubric = Rubric.model_validate(yaml.safe_load(rv.content))
-    with _lock:
-        _rubrics[key] = rubric
-    return rubric
+    found = _rubrics.get(rv.sha256)
+    if found is None:
+        found = Rubric.model_validate(yaml.safe_load(rv.content))
+        with _lock:
+            _rubrics[rv.sha256] = found
+    return found
 
 
 def scenario_of(*, session: Session, snapshot_id: int) -> Scenario:
-    key = _key(session, snapshot_id)
-    found = _scenarios.get(key)
-    if found is not None:
-        return found
     snap = session.get(ScenarioSnapshot, snapshot_id)
     if snap is None:
         raise repo.NotFound(f"scenario snapshot {snapshot_id}")
-    scenario = Scenario.model_validate(yaml.safe_load(snap.content))
-    with _lock:
-        _scenarios[key] = scenario
-    return scenario
+    found = _scenarios.get(snap.sha256)
+    if found is None:
+        found = Scenario.model_validate(yaml.safe_load(snap.content))
+        with _lock:
+            _scenarios[snap.sha256] = found
+    return found
 
 
 def clear() -> None:
-    """Forget the cache (tests that reuse ids across databases)."""
+    """Forget the cache."""
     with _lock:
         _rubrics.clear()
         _scenarios.clear()
