@@ -1,7 +1,9 @@
 """Batch-runner throughput: 40 scenarios x 4 turns against the fault server with 100 ms latency.
 
 Prints achieved replies/s at concurrency 1, 8 and 32 with the ratio to the ideal
-(concurrency / latency), and the runner's own CPU time per reply at zero latency.
+(concurrency / latency), the same conversations played by a bare aiohttp client (what the
+server, loopback and conversation structure allow at all), and the runner's own CPU time per
+reply at zero latency.
 The server runs in its own process so it does not share the runner's GIL.
 
     .venv/bin/python bench/runner_throughput.py [--latency-ms 100] [--scenarios 40] [--turns 4]
@@ -97,6 +99,32 @@ def one_run(work: Path, base_url: str, concurrency: int, tag: str
     return wall, cpu, summary.replies, marks["last"] - marks["start"]
 
 
+async def bare_client(base_url: str, n_conversations: int, n_turns: int, concurrency: int
+                      ) -> float:
+    """Replies/s of the same conversations played by a bare aiohttp client: no SDK, no
+    storage, the reply read and dropped. The ceiling that the server, loopback and the
+    conversation structure allow, to read the runner's ratio against."""
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+
+    async def conversation(session: aiohttp.ClientSession, i: int) -> None:
+        messages = [{"role": "system", "content": "p"}]
+        for t in range(n_turns):
+            messages.append({"role": "user", "content": f"Bericht {t + 1} in gesprek {i}."})
+            body = {"model": "bench", "messages": messages, "stream": True,
+                    "stream_options": {"include_usage": True}}
+            async with sem, session.post(f"{base_url}/chat/completions", json=body) as resp:
+                async for _line in resp.content:
+                    pass
+            messages.append({"role": "assistant", "content": "..."})
+
+    async with aiohttp.ClientSession() as session:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(conversation(session, i) for i in range(n_conversations)))
+        return n_conversations * n_turns / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency-ms", type=float, default=100.0)
@@ -119,6 +147,11 @@ def main() -> None:
                 ideal = c / (args.latency_ms / 1000)
                 print(f"{c:>11} {n:>8} {wall:>7.2f} {phase:>9.2f} {n / phase:>10.1f} "
                       f"{ideal:>8.0f} {n / phase / ideal:>6.2f} {n / wall / ideal:>10.2f}")
+            ceiling = [asyncio.run(bare_client(url, args.scenarios, args.turns, c))
+                       for c in args.concurrency]
+            print("bare aiohttp client, same server and conversations (the harness ceiling): "
+                  + ", ".join(f"c={c} {r:.0f}/s ratio {r / (c / (args.latency_ms / 1000)):.2f}"
+                              for c, r in zip(args.concurrency, ceiling, strict=True)))
         finally:
             proc.kill()
         proc, url = start_server(0)

@@ -362,3 +362,26 @@ def test_public_surface() -> None:
         "ServerError", "StreamCut", "make_bot",
     }  # fmt: skip
     assert {cls.kind for cls in BotError.__subclasses__()} == set(BotErrorKind)
+
+
+def test_every_client_shares_one_verifying_tls_context(fault_server: FaultServer) -> None:
+    """Loading the CA bundle per client cost each batch run ~45 ms before its first request;
+    the shared context must still verify certificates and host names like httpx's default."""
+    import ssl
+
+    from workbench.bots.openai_compat import _tls_context
+
+    context = _tls_context()
+    assert context is _tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0  # a CA bundle is loaded
+
+    async def two_loops_two_clients() -> list[str]:
+        bot = OpenAICompatBot(base_url=fault_server.base_url, model="m", max_retries=0)
+        try:
+            return [(await bot.acomplete(REQUEST)).text]
+        finally:
+            await bot.aclose()
+
+    assert asyncio.run(two_loops_two_clients())[0]
+    assert asyncio.run(two_loops_two_clients())[0]

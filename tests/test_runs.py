@@ -181,3 +181,15 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
     turns = conv_svc.transcript(engine=db, conversation_id=conv_id or 0)
     assert [t.content for t in turns if t.role == "user"] == scripted
     assert [t.role for t in turns] == ["user", "assistant"] * len(scripted)
+
+
+def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
+    from workbench.services.run_writer import turn_row
+
+    row = turn_row(conversation_id=1, index=0, role="user", content="hoi")
+    assert row["status"] == "ok" and row["parameters"] == {} and row["withdrawn"] is False
+    assert row["created_at"].tzinfo is not None and row["error_kind"] is None
+    with pytest.raises(TypeError, match="no field"):
+        turn_row(conversation_id=1, index=0, role="user", colour="red")
+    with pytest.raises(TypeError, match="required"):
+        turn_row(index=0, role="user")

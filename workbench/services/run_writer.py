@@ -26,6 +26,27 @@ _ENDED = {ConversationStatus.finished, ConversationStatus.stopped, ConversationS
           ConversationStatus.failed}
 
 
+_TURN: sa.Table = Turn.__table__  # type: ignore[attr-defined]
+_TURN_FIELDS = {name: info for name, info in Turn.model_fields.items() if name != "id"}
+
+
+def turn_row(**fields: Any) -> dict[str, Any]:
+    """A full row for the turn table: the given fields plus the model's own defaults (every
+    row of an executemany needs the same columns)."""
+    unknown = fields.keys() - _TURN_FIELDS.keys()
+    if unknown:
+        raise TypeError(f"turn has no field(s) {sorted(unknown)}")
+    row: dict[str, Any] = {}
+    for name, info in _TURN_FIELDS.items():
+        if name in fields:
+            row[name] = fields[name]
+        elif info.is_required():
+            raise TypeError(f"turn field {name!r} is required")
+        else:
+            row[name] = info.get_default(call_default_factory=True)
+    return row
+
+
 @dataclass
 class _Item:
     conversation_id: int
@@ -87,13 +108,16 @@ class TurnWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         with session_scope(self._engine) as s:
-            turns: list[Turn] = []
-            for item in batch:
-                for fields in item.turns:
-                    index = self._take_index(s, item.conversation_id)
-                    turns.append(Turn(conversation_id=item.conversation_id, index=index,
-                                      **fields))
-            s.add_all(turns)
+            rows = [
+                turn_row(conversation_id=item.conversation_id,
+                         index=self._take_index(s, item.conversation_id), **fields)
+                for item in batch for fields in item.turns
+            ]
+            if rows:
+                # One executemany on the table, not ORM objects: the unit of work cost about
+                # 0.4 ms of CPU per turn on this thread, all of it holding the GIL that the
+                # event loop needs to keep 32 requests moving.
+                s.connection().execute(sa.insert(_TURN), rows)
             for item in batch:
                 if item.status is not None:
                     values: dict[str, Any] = {"status": item.status}
