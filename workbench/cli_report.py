@@ -34,3 +34,15 @@ def report(
     err.print(f"report: {result.path} ({result.replies} scored replies; newest prompt version: "
               f"{result.verdict})")
     typer.echo(str(result.path))
+
+
+@app.command("rebuild-stats")
+def rebuild_stats() -> None:
+    """Recompute the dashboard's stored statistics from the ratings (after a restore or a bulk
+    load that bypassed the workbench; its own writes keep them current)."""
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine
+    from workbench.services.dashboard_queries import rebuild_statistics
+
+    replies = rebuild_statistics(get_engine(get_settings()))
+    err.print(f"rebuild-stats: stored statistics recomputed for {replies} scored replies")

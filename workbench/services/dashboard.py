@@ -220,11 +220,15 @@ def agreement(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.Rubr
         levels.update({k: "nominal" for k in m.yes_no})
         names.update(m.names)
     audience = {m.id: m.audience for m in meta.values()}
+    nominal = {k for k, level in levels.items() if level == "nominal"}
     points = [
-        RatingPoint(item_id=int(r.turn_id), rater_id=int(r.rater_id), criterion=r.criterion,
-                    value=bool(r.value) if levels.get(r.criterion) == "nominal" else int(r.value),
-                    group=audience.get(int(r.rubric_version_id), ""))
-        for r in sample.itertuples(index=False)
+        RatingPoint(item_id=int(turn), rater_id=int(rater), criterion=crit,
+                    value=bool(value) if crit in nominal else int(value),
+                    group=audience.get(int(rv), ""))
+        for turn, rater, crit, value, rv in zip(
+            sample["turn_id"].tolist(), sample["rater_id"].tolist(),
+            sample["criterion"].tolist(), sample["value"].tolist(),
+            sample["rubric_version_id"].tolist(), strict=True)
     ]
     present = list(dict.fromkeys(sample["criterion"]))
     criteria = {k: levels.get(k, "ordinal") for k in present}

@@ -25,23 +25,18 @@ from workbench.services.dashboard_queries import (
     narrowed,
     rating_conditions,
     reply_conditions,
+    stored_criterion_sums,
     worst_value,
 )
 
 
 def criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: Sequence[str]
                    ) -> pd.DataFrame:
-    """Per (snapshot, criterion): how many ratings scored it and their sum (rating level)."""
+    """Per (snapshot, criterion): how many ratings scored it and their sum (rating level),
+    from the stored criterion cube (dashboard_stats.py keeps it current)."""
     if not criteria:
         return pd.DataFrame(columns=["scenario_snapshot_id", "criterion", "n", "s"])
-    q = (sa.select(C.c.scenario_snapshot_id, RS.c.criterion, sa.func.count().label("n"),
-                   sa.func.sum(RS.c.value).label("s"))
-         .select_from(RS.join(R, R.c.id == RS.c.rating_id)
-                      .join(T, T.c.id == R.c.turn_id).join(C, C.c.id == T.c.conversation_id))
-         .where(*rating_conditions(filt), *reply_conditions(filt), RS.c.criterion.in_(criteria))
-         .group_by(C.c.scenario_snapshot_id, RS.c.criterion))
-    frame = pd.DataFrame(conn.execute(q).mappings().all(),
-                         columns=["scenario_snapshot_id", "criterion", "n", "s"])
+    frame = stored_criterion_sums(conn, filt, list(criteria))
     frame[["n", "s"]] = frame[["n", "s"]].apply(pd.to_numeric).astype(float)
     return frame
 
@@ -92,8 +87,9 @@ def agreement_sample(conn: sa.Connection, filt: DashboardFilter, *, max_items: i
     q = (sa.select(R.c.turn_id, R.c.rater_id, R.c.rubric_version_id, RS.c.criterion, RS.c.value)
          .select_from(RS.join(R, R.c.id == RS.c.rating_id))
          .where(*rating_conditions(filt), R.c.turn_id.in_(items)))
-    return pd.DataFrame(conn.execute(q).mappings().all(),
-                        columns=["turn_id", "rater_id", "rubric_version_id", "criterion", "value"])
+    return pd.DataFrame.from_records(
+        conn.execute(q).all(),
+        columns=["turn_id", "rater_id", "rubric_version_id", "criterion", "value"])
 
 
 def unsafe_replies(conn: sa.Connection, filt: DashboardFilter, *, limit: int) -> pd.DataFrame:

@@ -1,100 +1,62 @@
-"""SQL for the management dashboard: every figure is aggregated inside the database.
+"""Queries of the management dashboard: every figure is aggregated inside the database.
 
-SQLAlchemy Core on the table objects, identical on SQLite and PostgreSQL. Only small results
-leave the database: the *reply cube* (sums per prompt version × training day × scenario
-snapshot), criterion sums per snapshot, a capped sample of per-rating values for the agreement
-table, and the newest replies called unsafe, for excerpts.
-
-Which ratings count: submitted, not withdrawn, from people (source human or simulated, never
-the LLM judge, which overrates and misses safety problems), on ok, not withdrawn bot replies.
-A rating's *group* is the audience of its rubric version (the expert rubric is filled in by
-experts, the panel rubric by the lived-experience panel); this spares a join on participant.
+Only small results leave the database: the *reply cube* (sums per prompt version × training
+day × scenario snapshot), criterion sums per snapshot, a capped sample of per-rating values for
+the agreement table, and the newest replies called unsafe, for excerpts. The cube and the
+criterion sums are read from tables kept current on every write (services/dashboard_stats.py);
+the counting rules themselves are in storage/dashboard_sql.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-import yaml
 
-from workbench.domain.enums import (
-    Group,
-    RatingSource,
-    RatingStatus,
-    RiskLevel,
-    ScaleKind,
-    TurnRole,
-    TurnStatus,
+from workbench.domain.enums import RiskLevel
+from workbench.storage.dashboard_sql import (  # noqa: F401  (the dashboard's vocabulary, re-exported)
+    ALL,
+    CUBE_KEYS,
+    GROUPS,
+    HUMAN_SOURCES,
+    PROMPT_VERSION,
+    RS,
+    SUM_COLUMNS,
+    SUM_PREFIXES,
+    WOULD_SEND,
+    A,
+    C,
+    DashboardFilter,
+    R,
+    RubricMeta,
+    T,
+    adjudicated_unsafe,
+    critical_failures,
+    group_condition,
+    load_rubric_meta,
+    narrowed,
+    per_reply,
+    rating_conditions,
+    reply_conditions,
+    reply_sums,
+    worst_value,
 )
-from workbench.domain.rubrics import Rubric
 from workbench.storage.tables import (
-    Adjudication,
     BotTarget,
-    Conversation,
     PromptVersion,
-    Rating,
-    RatingScore,
     RubricVersion,
     ScenarioSnapshot,
     TrainingDay,
-    Turn,
+    dashboard_criterion_cube,
+    dashboard_cube,
 )
 
 
 def _table(model: Any) -> sa.Table:
     return model.__table__  # type: ignore[no-any-return]
-
-
-R = _table(Rating)
-RS = _table(RatingScore)
-T = _table(Turn)
-C = _table(Conversation)
-A = _table(Adjudication)
-
-HUMAN_SOURCES = (RatingSource.human.value, RatingSource.simulated.value)
-WOULD_SEND = "would_send"  # the yes/no question both shipped rubrics end with
-ALL = "all"
-GROUPS: tuple[str, ...] = (ALL, *(g.value for g in Group))
-# The prompt version of a reply: recorded on the turn; older rows have it on the conversation.
-PROMPT_VERSION = sa.func.coalesce(T.c.prompt_version_id, C.c.prompt_version_id)
-
-
-@dataclass(frozen=True)
-class DashboardFilter:
-    """What the manager narrows the dashboard to; empty fields mean "all". Hashable for caching."""
-
-    date_from: date | None = None  # by the date the bot reply was produced (UTC), inclusive
-    date_to: date | None = None
-    bot_target_id: int | None = None
-    prompt_version_ids: tuple[int, ...] = ()
-    rubric_version_id: int | None = None
-    training_day_id: int | None = None
-
-    @property
-    def narrows_replies(self) -> bool:
-        return any((self.date_from, self.date_to, self.bot_target_id, self.prompt_version_ids,
-                    self.training_day_id))
-
-
-@dataclass(frozen=True)
-class RubricMeta:
-    """What the queries need to know of one stored rubric version (parsed from its YAML)."""
-
-    id: int
-    rubric_id: str
-    version: int
-    audience: str
-    likert: tuple[str, ...] = ()
-    yes_no: tuple[str, ...] = ()
-    critical_likert: tuple[str, ...] = ()
-    critical_yes_no: tuple[str, ...] = ()
-    names: dict[str, str] = field(default_factory=dict)
-
 
 @dataclass(frozen=True)
 class SnapshotMeta:
@@ -134,79 +96,7 @@ def tune(conn: sa.Connection) -> None:
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def rating_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
-    conds = [
-        R.c.status == RatingStatus.submitted.value,
-        sa.not_(R.c.withdrawn),
-        R.c.source.in_(HUMAN_SOURCES),
-    ]
-    if filt.rubric_version_id is not None:
-        conds.append(R.c.rubric_version_id == filt.rubric_version_id)
-    return conds
-
-
-def reply_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
-    """Conditions on the reply (turn) and its conversation; the query must join both."""
-    conds = [T.c.role == TurnRole.assistant.value, T.c.status == TurnStatus.ok.value,
-             sa.not_(T.c.withdrawn)]
-    if filt.date_from is not None:
-        conds.append(T.c.created_at >= _utc_midnight(filt.date_from))
-    if filt.date_to is not None:
-        conds.append(T.c.created_at < _utc_midnight(filt.date_to + timedelta(days=1)))
-    if filt.bot_target_id is not None:
-        conds.append(C.c.bot_target_id == filt.bot_target_id)
-    if filt.prompt_version_ids:
-        conds.append(PROMPT_VERSION.in_(filt.prompt_version_ids))
-    if filt.training_day_id is not None:
-        conds.append(C.c.training_day_id == filt.training_day_id)
-    return conds
-
-
-def _replies_join() -> sa.Join:
-    return T.join(C, C.c.id == T.c.conversation_id)
-
-
-def narrowed(q: sa.Select, filt: DashboardFilter) -> sa.Select:
-    """Push reply filters into a ratings query as a semi-join, so a narrow filter (one training
-    day) reads only its ratings through the (turn_id, status) index instead of all of them."""
-    if not filt.narrows_replies:
-        return q
-    ids = sa.select(T.c.id).select_from(_replies_join()).where(*reply_conditions(filt))
-    return q.where(R.c.turn_id.in_(ids))
-
-
 # --- small lookup tables ---------------------------------------------------------------------
-
-
-def load_rubric_meta(conn: sa.Connection) -> dict[int, RubricMeta]:
-    rv = _table(RubricVersion)
-    out: dict[int, RubricMeta] = {}
-    for row in conn.execute(sa.select(rv.c.id, rv.c.rubric_id, rv.c.version, rv.c.audience,
-                                      rv.c.content)):
-        base = {"id": row.id, "rubric_id": row.rubric_id, "version": row.version,
-                "audience": str(row.audience)}
-        try:
-            rubric = Rubric.model_validate(yaml.safe_load(row.content))
-        except Exception:  # an unreadable stored rubric: its ratings still count, by overall
-            out[row.id] = RubricMeta(**base)
-            continue
-        kinds = {ScaleKind.likert_5: [], ScaleKind.yes_no: []}  # type: dict[ScaleKind, list[str]]
-        critical = {ScaleKind.likert_5: [], ScaleKind.yes_no: []}  # type: dict[ScaleKind, list[str]]
-        for c in rubric.criteria:
-            kinds[c.scale].append(c.key)
-            if c.critical:
-                critical[c.scale].append(c.key)
-        out[row.id] = RubricMeta(
-            **base, likert=tuple(kinds[ScaleKind.likert_5]), yes_no=tuple(kinds[ScaleKind.yes_no]),
-            critical_likert=tuple(critical[ScaleKind.likert_5]),
-            critical_yes_no=tuple(critical[ScaleKind.yes_no]),
-            names={c.key: c.name for c in rubric.criteria},
-        )
-    return out
 
 
 def load_snapshots(conn: sa.Connection) -> dict[int, SnapshotMeta]:
@@ -239,139 +129,39 @@ def filter_options(conn: sa.Connection) -> dict[str, list[dict[str, Any]]]:
 # --- the reply cube ---------------------------------------------------------------------------
 
 
-def group_condition(group: str, meta: dict[int, RubricMeta]) -> sa.ColumnElement[bool] | None:
-    if group == ALL:
-        return None
-    ids = [m.id for m in meta.values() if m.audience == group]
-    return R.c.rubric_version_id.in_(ids) if ids else sa.false()
-
-
-def _and(cond: sa.ColumnElement[bool] | None, expr: sa.ColumnElement[bool]) -> Any:
-    return expr if cond is None else sa.and_(cond, expr)
-
-
-def critical_failures(meta: dict[int, RubricMeta]) -> sa.Select | None:
-    """(rating_id, rubric_version_id) of every rating with a critical criterion at its worst
-    (a 1, or "no" for yes/no), under that rating's own rubric version; one row per rating.
-
-    Read through the rating_score (criterion, value) index: critical failures are rare. Joined,
-    not used as ``IN (subquery)``, so SQLite evaluates it once instead of once per use."""
-    parts = []
-    for m in meta.values():
-        worst = []
-        if m.critical_likert:
-            worst.append(sa.and_(RS.c.criterion.in_(m.critical_likert), RS.c.value == 1))
-        if m.critical_yes_no:
-            worst.append(sa.and_(RS.c.criterion.in_(m.critical_yes_no), RS.c.value == 0))
-        if worst:
-            parts.append(sa.select(RS.c.rating_id, sa.literal(m.id).label("rv"))
-                         .where(sa.or_(*worst)))
-    if not parts:
-        return None
-    union = sa.union(*parts).subquery("worst")  # UNION, not UNION ALL: one row per rating
-    return sa.select(union.c.rating_id, union.c.rv)
-
-
-def worst_value(meta: dict[int, RubricMeta], criterion: str) -> Any:
-    """On a joined rating_score row of ``criterion``: is it that criterion's worst value?"""
-    yes_no = [m.id for m in meta.values() if criterion in m.yes_no]
-    if not yes_no:
-        return RS.c.value == 1
-    return sa.or_(sa.and_(R.c.rubric_version_id.in_(yes_no), RS.c.value == 0),
-                  sa.and_(R.c.rubric_version_id.not_in(yes_no), RS.c.value == 1))
-
-
-def per_reply(filt: DashboardFilter, meta: dict[int, RubricMeta]) -> sa.Select:
-    """One row per rated reply: per group, the ratings, their mean overall, any unsafe verdict,
-    any critical failure, and the "would you send this?" answers (yes count, answer count)."""
-    ws = RS.alias("ws")
-    failures = critical_failures(meta)
-    source = R.outerjoin(ws, sa.and_(ws.c.rating_id == R.c.id, ws.c.criterion == WOULD_SEND))
-    if failures is None:
-        crit: Any = sa.false()
-    else:
-        cf = failures.subquery("cf")
-        source = source.outerjoin(cf, sa.and_(cf.c.rating_id == R.c.id,
-                                              cf.c.rv == R.c.rubric_version_id))
-        crit = cf.c.rating_id.is_not(None)
-    cols: list[Any] = [R.c.turn_id.label("turn_id")]
-    for g in GROUPS:
-        cond = group_condition(g, meta)
-        cols += [
-            (sa.func.count(R.c.id) if cond is None
-             else sa.func.sum(sa.case((cond, 1), else_=0))).label(f"cnt_{g}"),
-            sa.func.avg(R.c.overall if cond is None
-                        else sa.case((cond, R.c.overall))).label(f"mean_{g}"),
-            sa.func.max(sa.case((_and(cond, R.c.unsafe == sa.true()), 1), else_=0))
-            .label(f"unsafe_{g}"),
-            sa.func.max(sa.case((_and(cond, crit), 1), else_=0)).label(f"crit_{g}"),
-            sa.func.sum(sa.case((_and(cond, ws.c.value.is_not(None)), 1), else_=0))
-            .label(f"wsn_{g}"),
-            sa.func.sum(sa.case((_and(cond, ws.c.value == 1), 1), else_=0)).label(f"wsy_{g}"),
-        ]
-    q = (sa.select(*cols)
-         .select_from(source)
-         .where(*rating_conditions(filt))
-         .group_by(R.c.turn_id))
-    return narrowed(q, filt)
-
-
-def adjudicated_unsafe(filt: DashboardFilter) -> sa.Select:
-    """Per adjudicated reply: 1 when an adjudication calls it unsafe. A lead expert's decision
-    replaces the raters' "any rater says unsafe" verdict of that reply."""
-    q = sa.select(A.c.turn_id, sa.func.max(sa.case((A.c.unsafe == sa.true(), 1), else_=0))
-                  .label("adj_unsafe")).group_by(A.c.turn_id)
-    if filt.rubric_version_id is not None:
-        q = q.where(A.c.rubric_version_id == filt.rubric_version_id)
-    return q
-
-
-CUBE_KEYS = ("prompt_version_id", "training_day_id", "scenario_snapshot_id")
-SUM_PREFIXES = ("n", "nm", "s", "ss", "unsafe", "crit", "wsn", "wsy")
-SUM_COLUMNS = ("replies", "ratings", "demo_replies",
-               *(f"{p}_{g}" for g in GROUPS for p in SUM_PREFIXES))
-
+def stored_filter(table: sa.Table, filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
+    """The reply filters on a stored cube's dimensions (reply_day is the reply's UTC date)."""
+    conds: list[sa.ColumnElement[bool]] = []
+    if filt.date_from is not None:
+        conds.append(table.c.reply_day >= filt.date_from)
+    if filt.date_to is not None:
+        conds.append(table.c.reply_day <= filt.date_to)
+    if filt.bot_target_id is not None:
+        conds.append(table.c.bot_target_id == filt.bot_target_id)
+    if filt.prompt_version_ids:
+        conds.append(table.c.prompt_version_id.in_(filt.prompt_version_ids))
+    if filt.training_day_id is not None:
+        conds.append(table.c.training_day_id == filt.training_day_id)
+    return conds
 
 def reply_cube(conn: sa.Connection, filt: DashboardFilter,
                meta: dict[int, RubricMeta]) -> pd.DataFrame:
-    """Sums per (prompt version, training day, scenario snapshot); additive, so every trend,
-    breakdown, coverage count and readiness input is a sum over some of its rows.
+    """Sums (SUM_COLUMNS, see ``reply_sums``) per (prompt version, training day, scenario
+    snapshot); additive, so every trend, breakdown, coverage count and readiness input is a
+    sum over some of its rows.
 
-    Per group g: n_g replies rated by g; nm_g, s_g, ss_g the count, sum and sum of squares of
-    the per-reply mean overall (for a t-interval); unsafe_g and crit_g replies unsafe / with a
-    critical failure; wsn_g replies with a would-send answer, wsy_g those where a strict
-    majority said yes (a tie counts as no).
-    """
-    pr = per_reply(filt, meta).subquery("pr")
-    adj = adjudicated_unsafe(filt).subquery("adj")
-    cols: list[Any] = [
-        PROMPT_VERSION.label("prompt_version_id"), C.c.training_day_id, C.c.scenario_snapshot_id,
-        sa.func.count().label("replies"),
-        sa.func.sum(pr.c[f"cnt_{ALL}"]).label("ratings"),
-        sa.func.sum(sa.case((C.c.is_demo == sa.true(), 1), else_=0)).label("demo_replies"),
-    ]
-    for g in GROUPS:
-        has = pr.c[f"cnt_{g}"] > 0
-        mean = pr.c[f"mean_{g}"]
-        unsafe = (sa.func.coalesce(adj.c.adj_unsafe, pr.c[f"unsafe_{g}"]) if g == ALL
-                  else pr.c[f"unsafe_{g}"])
-        cols += [
-            sa.func.sum(sa.case((has, 1), else_=0)).label(f"n_{g}"),
-            sa.func.count(mean).label(f"nm_{g}"),
-            sa.func.sum(mean).label(f"s_{g}"),
-            sa.func.sum(mean * mean).label(f"ss_{g}"),
-            sa.func.sum(sa.case((sa.and_(has, unsafe == 1), 1), else_=0)).label(f"unsafe_{g}"),
-            sa.func.sum(pr.c[f"crit_{g}"]).label(f"crit_{g}"),
-            sa.func.sum(sa.case((pr.c[f"wsn_{g}"] > 0, 1), else_=0)).label(f"wsn_{g}"),
-            sa.func.sum(sa.case((pr.c[f"wsy_{g}"] * 2 > pr.c[f"wsn_{g}"], 1), else_=0))
-            .label(f"wsy_{g}"),
-        ]
-    q = (sa.select(*cols)
-         .select_from(pr.join(T, T.c.id == pr.c.turn_id)
-                      .join(C, C.c.id == T.c.conversation_id)
-                      .outerjoin(adj, adj.c.turn_id == pr.c.turn_id))
-         .where(*reply_conditions(filt))
-         .group_by(PROMPT_VERSION, C.c.training_day_id, C.c.scenario_snapshot_id))
+    Read from the stored cube (kept current on every write, see dashboard_stats.py), except
+    when a rubric version is chosen: the stored sums combine a reply's rubric versions, so
+    that filter is aggregated from the ratings themselves (seconds at 1M ratings)."""
+    if filt.rubric_version_id is None:
+        d = dashboard_cube
+        keys = [d.c[k] for k in CUBE_KEYS]
+        q = (sa.select(*keys, *(sa.func.sum(d.c[c]).label(c) for c in SUM_COLUMNS))
+             .where(*stored_filter(d, filt)).group_by(*keys)
+             .having(sa.func.sum(d.c.replies) > 0))
+    else:
+        q = reply_sums(filt, meta, by=[PROMPT_VERSION.label("prompt_version_id"),
+                                       C.c.training_day_id, C.c.scenario_snapshot_id])
     frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=[*CUBE_KEYS, *SUM_COLUMNS])
     # PostgreSQL returns sums of integers as Decimal; the frame is small, so convert here.
     for name in SUM_COLUMNS:
@@ -381,5 +171,31 @@ def reply_cube(conn: sa.Connection, filt: DashboardFilter,
     return frame
 
 
+def stored_criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: list[str]
+                          ) -> pd.DataFrame:
+    """Per (snapshot, criterion): ratings that scored it and their sum, from the stored cube."""
+    d = dashboard_criterion_cube
+    conds = stored_filter(d, filt)
+    if filt.rubric_version_id is not None:
+        conds.append(d.c.rubric_version_id == filt.rubric_version_id)
+    q = (sa.select(d.c.scenario_snapshot_id, d.c.criterion, sa.func.sum(d.c.n).label("n"),
+                   sa.func.sum(d.c.s).label("s"))
+         .where(*conds, d.c.criterion.in_(criteria))
+         .group_by(d.c.scenario_snapshot_id, d.c.criterion).having(sa.func.sum(d.c.n) > 0))
+    return pd.DataFrame(conn.execute(q).mappings().all(),
+                        columns=["scenario_snapshot_id", "criterion", "n", "s"])
+
+
 def snapshots_at_risk(snapshots: dict[int, SnapshotMeta], risk: RiskLevel | str) -> list[int]:
     return [s.id for s in snapshots.values() if s.risk_level == str(risk)]
+
+
+def rebuild_statistics(engine: sa.Engine) -> int:
+    """Recompute the dashboard's stored statistics from the ratings; returns the counted replies.
+
+    Every write through the workbench keeps them current; this is for data that arrived another
+    way (a restore, a bulk load) and for peace of mind."""
+    from workbench.storage.dashboard_stats import rebuild
+
+    with engine.begin() as conn:
+        return rebuild(conn)

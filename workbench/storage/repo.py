@@ -24,6 +24,8 @@ from workbench.domain.enums import (
 )
 from workbench.domain.library import LoadedRubric, LoadedScenario
 from workbench.domain.scenarios import content_hash
+from workbench.storage.dashboard_sql import HUMAN_SOURCES
+from workbench.storage.dashboard_stats import refresh_replies
 from workbench.storage.tables import (
     AuditEvent,
     BotTarget,
@@ -295,6 +297,8 @@ def upsert_rating(
             continue
         session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
     session.flush()
+    if status == RatingStatus.submitted and source in HUMAN_SOURCES:
+        refresh_replies(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
     return rating
 
 

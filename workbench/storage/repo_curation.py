@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workbench.domain.enums import RatingSource, RatingStatus, TurnRole, TurnStatus
+from workbench.storage.dashboard_stats import refresh_replies
 from workbench.storage.tables import (
     Adjudication,
     Conversation,
@@ -258,6 +259,11 @@ def withdraw_participant_rows(*, session: Session, participant_id: int) -> dict[
                         col(Turn.author_participant_id) == pid)
     their_ratings = select(Rating.id).where(Rating.rater_id == pid)
     changed: dict[str, int] = {}
+    # The bot replies whose dashboard figures change: in their conversations, or rated by them.
+    affected = set(session.exec(select(Turn.id).where(  # type: ignore[call-overload]
+        their_turn, col(Turn.role) == TurnRole.assistant)).all())
+    affected |= set(session.exec(select(Rating.turn_id).where(  # type: ignore[call-overload]
+        Rating.rater_id == pid)).all())
 
     def run(name: str, stmt: Any) -> None:
         changed[name] = int(session.exec(stmt).rowcount or 0)  # type: ignore[call-overload]
@@ -288,4 +294,5 @@ def withdraw_participant_rows(*, session: Session, participant_id: int) -> dict[
                               col(Adjudication.adjudicator_id) == pid)))
         .values(final_ideal_reply=None))
     session.flush()
+    refresh_replies(session=session, turn_ids=affected)
     return changed

@@ -339,3 +339,48 @@ class LoginAttempt(SQLModel, table=True):
     key: str = Field(max_length=128, index=True)  # e.g. "user:<code>" or "join"
     at: datetime = Field(default_factory=utcnow, index=True)
     ok: bool = False
+
+
+# --- dashboard statistics, kept current on every write that changes what the dashboard counts
+# (services/dashboard_stats.py). At 1M ratings, aggregating the ratings on every dashboard
+# view took seconds; these hold the same sums, so a view reads a few thousand rows.
+
+GROUP_KEYS: tuple[str, ...] = ("all", *(g.value for g in Group))
+CUBE_SUM_PREFIXES = ("n", "nm", "s", "ss", "unsafe", "crit", "wsn", "wsy")
+CUBE_SUM_COLUMNS: tuple[str, ...] = (
+    "replies", "ratings", "demo_replies",
+    *(f"{p}_{g}" for g in GROUP_KEYS for p in CUBE_SUM_PREFIXES))
+
+
+def _cube_dimensions() -> list[sa.Column[Any]]:
+    """Where a reply's figures are added up: everything a dashboard filter or axis selects."""
+    return [sa.Column("cube_key", sa.String(96), primary_key=True),
+            sa.Column("prompt_version_id", sa.Integer, index=True),
+            sa.Column("training_day_id", sa.Integer),
+            sa.Column("scenario_snapshot_id", sa.Integer),
+            sa.Column("bot_target_id", sa.Integer),
+            sa.Column("reply_day", sa.Date)]
+
+
+# Sums over counted replies per (prompt version, training day, scenario snapshot, bot target,
+# reply day): the additive "reply cube" of services/dashboard_queries.py, stored.
+dashboard_cube = sa.Table(
+    "dashboard_cube", SQLModel.metadata, *_cube_dimensions(),
+    *(sa.Column(name, sa.Float, nullable=False, server_default="0")
+      for name in CUBE_SUM_COLUMNS))
+
+# Rating-level sums per criterion, for the heatmap: the same dimensions plus rubric version.
+dashboard_criterion_cube = sa.Table(
+    "dashboard_criterion_cube", SQLModel.metadata, *_cube_dimensions(),
+    sa.Column("rubric_version_id", sa.Integer, primary_key=True),
+    sa.Column("criterion", sa.String(64), primary_key=True),
+    sa.Column("n", sa.Float, nullable=False, server_default="0"),
+    sa.Column("s", sa.Float, nullable=False, server_default="0"))
+
+# What each reply has added to the two cubes, so that a change can take it out again.
+reply_stat = sa.Table(
+    "reply_stat", SQLModel.metadata,
+    sa.Column("turn_id", sa.Integer, sa.ForeignKey("turn.id"), primary_key=True),
+    sa.Column("cube_key", sa.String(96), nullable=False),
+    sa.Column("sums", sa.JSON, nullable=False),  # CUBE_SUM_COLUMNS order
+    sa.Column("criteria", sa.JSON, nullable=False))  # [[rubric_version_id, criterion, n, s]]

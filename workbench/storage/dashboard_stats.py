@@ -1,0 +1,186 @@
+"""Stored dashboard statistics, kept current in the transaction of every write that changes
+what the dashboard counts: a submitted rating, a withdrawal, an adjudication.
+
+What each counted reply adds to the two cubes (``tables.dashboard_cube``, sums per prompt
+version × training day × scenario snapshot × bot × reply day, and
+``tables.dashboard_criterion_cube``, rating-level sums per criterion) is recorded in
+``reply_stat``. A refresh computes a reply's contribution again from its ratings with the
+dashboard's own SQL (``dashboard_sql.reply_sums``), takes the recorded one out of the cubes and
+puts the new one in. So the stored sums are, by construction, what aggregating the ratings
+would give (tests compare the two after every kind of write), and refreshing an unchanged
+reply changes nothing.
+
+Concurrency: PostgreSQL runs writers side by side, so a refresh first locks the replies' turn
+rows (FOR UPDATE, in id order); a second writer of the same reply then waits and reads the
+first one's committed ratings and contribution. SQLite serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.storage.dashboard_sql import (
+    PROMPT_VERSION,
+    SUM_COLUMNS,
+    C,
+    DashboardFilter,
+    R,
+    T,
+    criterion_sums,
+    load_rubric_meta,
+    reply_sums,
+)
+from workbench.storage.tables import dashboard_criterion_cube, dashboard_cube, reply_stat
+
+DIMENSIONS = ("prompt_version_id", "training_day_id", "scenario_snapshot_id", "bot_target_id",
+              "reply_day")
+BATCH = 500  # replies per refresh query (bounded IN lists)
+
+
+class Contribution(NamedTuple):
+    cube_key: str
+    sums: list[float]  # SUM_COLUMNS order
+    criteria: list[list[Any]]  # [rubric_version_id, criterion, n, s]
+
+
+def cube_key(dims: dict[str, Any]) -> str:
+    return "|".join("" if dims[d] is None else str(dims[d]) for d in DIMENSIONS)
+
+
+def dimensions_of(key: str) -> dict[str, Any]:
+    parts = key.split("|")
+    out: dict[str, Any] = {d: (int(v) if v else None)
+                           for d, v in zip(DIMENSIONS[:-1], parts[:-1], strict=True)}
+    out["reply_day"] = date.fromisoformat(parts[-1]) if parts[-1] else None
+    return out
+
+
+def _utc_day(value: datetime | None) -> date | None:
+    if value is None:
+        return None
+    # SQLite hands back the stored UTC time without a zone; PostgreSQL may add one.
+    return (value.astimezone(UTC) if value.tzinfo else value).date()
+
+
+def _batches(ids: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(ids), BATCH):
+        yield ids[i:i + BATCH]
+
+
+def contributions(conn: sa.Connection, turn_ids: list[int] | None) -> dict[int, Contribution]:
+    """What each counted reply (of ``turn_ids``, or all) adds to the cubes, from its ratings."""
+    meta = load_rubric_meta(conn)
+    by = [T.c.id.label("turn_id"), PROMPT_VERSION.label("prompt_version_id"),
+          C.c.training_day_id, C.c.scenario_snapshot_id, C.c.bot_target_id,
+          T.c.created_at.label("created_at")]
+    out: dict[int, Contribution] = {}
+    for row in conn.execute(reply_sums(DashboardFilter(), meta, by=by, turn_ids=turn_ids)):
+        m = row._mapping
+        dims = {d: m[d] for d in DIMENSIONS[:-1]}
+        dims["reply_day"] = _utc_day(m["created_at"])
+        out[m["turn_id"]] = Contribution(cube_key(dims), [float(m[c] or 0) for c in SUM_COLUMNS],
+                                         [])
+    crit = criterion_sums(DashboardFilter(), by=[R.c.turn_id, R.c.rubric_version_id],
+                          turn_ids=turn_ids)
+    for turn_id, rv_id, criterion, n, s in conn.execute(crit):
+        if turn_id in out:
+            out[turn_id].criteria.append([rv_id, criterion, float(n), float(s or 0)])
+    return out
+
+
+def refresh_replies(*, session: Session, turn_ids: Iterable[int]) -> None:
+    """Bring the stored statistics of these replies up to date with their ratings; call in the
+    transaction that changed them, after the change."""
+    ids = sorted({int(i) for i in turn_ids})
+    if not ids:
+        return
+    session.flush()
+    conn = session.connection()
+    for batch in _batches(ids):
+        _refresh(conn, batch)
+
+
+def _refresh(conn: sa.Connection, ids: list[int]) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(T.c.id).where(T.c.id.in_(ids)).order_by(T.c.id)
+                     .with_for_update(key_share=True))
+    old = {r.turn_id: Contribution(r.cube_key, list(r.sums), list(r.criteria))
+           for r in conn.execute(sa.select(reply_stat).where(reply_stat.c.turn_id.in_(ids)))}
+    new = contributions(conn, ids)
+    delta = _Delta()
+    for contrib in old.values():
+        delta.add(contrib, -1.0)
+    for contrib in new.values():
+        delta.add(contrib, 1.0)
+    _add(conn, delta)
+    conn.execute(sa.delete(reply_stat).where(reply_stat.c.turn_id.in_(ids)))
+    _insert_stats(conn, new)
+
+
+class _Delta:
+    """What to add to each cube row."""
+
+    def __init__(self) -> None:
+        self.cube: dict[str, list[float]] = {}
+        self.crit: dict[tuple[str, int, str], list[float]] = {}
+
+    def add(self, contrib: Contribution, sign: float) -> None:
+        acc = self.cube.setdefault(contrib.cube_key, [0.0] * len(SUM_COLUMNS))
+        for i, v in enumerate(contrib.sums):
+            acc[i] += sign * v
+        for rv_id, criterion, n, s in contrib.criteria:
+            pair = self.crit.setdefault((contrib.cube_key, int(rv_id), criterion), [0.0, 0.0])
+            pair[0] += sign * n
+            pair[1] += sign * s
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], sums: list[str]) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE SET col = col + excluded.col (both databases)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in sums})
+
+
+def _add(conn: sa.Connection, delta: _Delta) -> None:
+    # Sorted keys: two writers touch shared cube rows in the same order (no deadlock).
+    rows = [{"cube_key": k, **dimensions_of(k), **dict(zip(SUM_COLUMNS, v, strict=True))}
+            for k, v in sorted(delta.cube.items()) if any(v)]
+    if rows:
+        conn.execute(_upsert(conn, dashboard_cube, ["cube_key"], list(SUM_COLUMNS)), rows)
+    rows = [{"cube_key": k, **dimensions_of(k), "rubric_version_id": rv, "criterion": c,
+             "n": n, "s": s} for (k, rv, c), (n, s) in sorted(delta.crit.items()) if n or s]
+    if rows:
+        conn.execute(_upsert(conn, dashboard_criterion_cube,
+                             ["cube_key", "rubric_version_id", "criterion"], ["n", "s"]), rows)
+
+
+def _insert_stats(conn: sa.Connection, stats: dict[int, Contribution]) -> None:
+    rows = [{"turn_id": t, "cube_key": c.cube_key, "sums": c.sums, "criteria": c.criteria}
+            for t, c in stats.items()]
+    if rows:
+        conn.execute(sa.insert(reply_stat), rows)
+
+
+def rebuild(conn: sa.Connection) -> int:
+    """Recompute every stored statistic from the ratings (after a migration or a bulk
+    restore); returns the number of counted replies."""
+    for table in (reply_stat, dashboard_cube, dashboard_criterion_cube):
+        conn.execute(sa.delete(table))
+    stats = contributions(conn, None)
+    delta = _Delta()
+    for contrib in stats.values():
+        delta.add(contrib, 1.0)
+    _add(conn, delta)
+    items = list(stats.items())
+    for i in range(0, len(items), 10_000):
+        _insert_stats(conn, dict(items[i:i + 10_000]))
+    return len(stats)
