@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench.services.dashboard_queries import (
+from workbench.services.dashboard_queries import stored_criterion_sums
+from workbench.storage.dashboard_sql import (
     ALL,
     PROMPT_VERSION,
     RS,
@@ -25,7 +26,6 @@ from workbench.services.dashboard_queries import (
     narrowed,
     rating_conditions,
     reply_conditions,
-    stored_criterion_sums,
     worst_value,
 )
 
@@ -33,7 +33,7 @@ from workbench.services.dashboard_queries import (
 def criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: Sequence[str]
                    ) -> pd.DataFrame:
     """Per (snapshot, criterion): how many ratings scored it and their sum (rating level),
-    from the stored criterion cube (dashboard_stats.py keeps it current)."""
+    from the stored criterion cube (storage/dashboard_stats.py keeps it current)."""
     if not criteria:
         return pd.DataFrame(columns=["scenario_snapshot_id", "criterion", "n", "s"])
     frame = stored_criterion_sums(conn, filt, list(criteria))

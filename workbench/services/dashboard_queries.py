@@ -3,7 +3,7 @@
 Only small results leave the database: the *reply cube* (sums per prompt version × training
 day × scenario snapshot), criterion sums per snapshot, a capped sample of per-rating values for
 the agreement table, and the newest replies called unsafe, for excerpts. The cube and the
-criterion sums are read from tables kept current on every write (services/dashboard_stats.py);
+criterion sums are read from tables kept current on every write (storage/dashboard_stats.py);
 the counting rules themselves are in storage/dashboard_sql.py.
 """
 
@@ -17,32 +17,17 @@ import pandas as pd
 import sqlalchemy as sa
 
 from workbench.domain.enums import RiskLevel
-from workbench.storage.dashboard_sql import (  # noqa: F401  (the dashboard's vocabulary, re-exported)
+from workbench.storage.dashboard_sql import (  # noqa: F401  (used through this module too)
     ALL,
     CUBE_KEYS,
     GROUPS,
-    HUMAN_SOURCES,
     PROMPT_VERSION,
-    RS,
     SUM_COLUMNS,
-    SUM_PREFIXES,
-    WOULD_SEND,
-    A,
     C,
     DashboardFilter,
-    R,
     RubricMeta,
-    T,
-    adjudicated_unsafe,
-    critical_failures,
-    group_condition,
     load_rubric_meta,
-    narrowed,
-    per_reply,
-    rating_conditions,
-    reply_conditions,
     reply_sums,
-    worst_value,
 )
 from workbench.storage.tables import (
     BotTarget,
@@ -150,7 +135,7 @@ def reply_cube(conn: sa.Connection, filt: DashboardFilter,
     snapshot); additive, so every trend, breakdown, coverage count and readiness input is a
     sum over some of its rows.
 
-    Read from the stored cube (kept current on every write, see dashboard_stats.py), except
+    Read from the stored cube (kept current on every write, see storage/dashboard_stats.py), except
     when a rubric version is chosen: the stored sums combine a reply's rubric versions, so
     that filter is aggregated from the ratings themselves (seconds at 1M ratings)."""
     if filt.rubric_version_id is None:

@@ -140,8 +140,8 @@ def insert_judge_ratings(*, session: Session, rows: list[dict[str, Any]]) -> Non
     A judge run writes hundreds of ratings a minute; the ORM upsert (`repo.upsert_rating`) costs
     several ms of CPU each, which would throttle the run. Raises IntegrityError when one of them
     exists already (a concurrent run); the caller then falls back to the upsert. Judge ratings
-    never count on the dashboard, so its stored statistics (dashboard_stats.py) stay as they
-    are.
+    never count on the dashboard, so its stored statistics (storage/dashboard_stats.py) are
+    left as they are.
     """
     if not rows:
         return

@@ -180,11 +180,15 @@ def group_condition(group: str, meta: dict[int, RubricMeta]) -> sa.ColumnElement
     return R.c.rubric_version_id.in_(ids) if ids else sa.false()
 
 
+# Some replies by id: a list, or an expanding bind parameter in a statement built once.
+TurnIds = list[int] | sa.BindParameter[Any] | None
+
+
 def _and(cond: sa.ColumnElement[bool] | None, expr: sa.ColumnElement[bool]) -> Any:
     return expr if cond is None else sa.and_(cond, expr)
 
 
-def critical_failures(meta: dict[int, RubricMeta], turn_ids: list[int] | None = None
+def critical_failures(meta: dict[int, RubricMeta], turn_ids: TurnIds = None
                       ) -> sa.Select | None:
     """(rating_id, rubric_version_id) of every rating with a critical criterion at its worst
     (a 1, or "no" for yes/no), under that rating's own rubric version; one row per rating.
@@ -220,7 +224,7 @@ def worst_value(meta: dict[int, RubricMeta], criterion: str) -> Any:
 
 
 def per_reply(filt: DashboardFilter, meta: dict[int, RubricMeta],
-              turn_ids: list[int] | None = None) -> sa.Select:
+              turn_ids: TurnIds = None) -> sa.Select:
     """One row per rated reply: per group, the ratings, their mean overall, any unsafe verdict,
     any critical failure, and the "would you send this?" answers (yes count, answer count)."""
     ws = RS.alias("ws")
@@ -257,7 +261,7 @@ def per_reply(filt: DashboardFilter, meta: dict[int, RubricMeta],
     return narrowed(q, filt)
 
 
-def adjudicated_unsafe(filt: DashboardFilter, turn_ids: list[int] | None = None) -> sa.Select:
+def adjudicated_unsafe(filt: DashboardFilter, turn_ids: TurnIds = None) -> sa.Select:
     """Per adjudicated reply: 1 when an adjudication calls it unsafe. A lead expert's decision
     replaces the raters' "any rater says unsafe" verdict of that reply."""
     q = sa.select(A.c.turn_id, sa.func.max(sa.case((A.c.unsafe == sa.true(), 1), else_=0))
@@ -275,7 +279,7 @@ SUM_COLUMNS = CUBE_SUM_COLUMNS
 
 
 def reply_sums(filt: DashboardFilter, meta: dict[int, RubricMeta], *, by: list[Any],
-               turn_ids: list[int] | None = None) -> sa.Select:
+               turn_ids: TurnIds = None) -> sa.Select:
     """The additive sums (SUM_COLUMNS) of counted replies, grouped by ``by`` (columns of turn,
     conversation or PROMPT_VERSION).
 
@@ -320,7 +324,7 @@ def reply_sums(filt: DashboardFilter, meta: dict[int, RubricMeta], *, by: list[A
 
 
 def criterion_sums(filt: DashboardFilter, *, by: list[Any], criteria: list[str] | None = None,
-                   turn_ids: list[int] | None = None) -> sa.Select:
+                   turn_ids: TurnIds = None) -> sa.Select:
     """Rating-level count and sum per criterion of counted ratings on counted replies."""
     q = (sa.select(*by, RS.c.criterion, sa.func.count().label("n"),
                    sa.func.sum(RS.c.value).label("s"))

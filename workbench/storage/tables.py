@@ -342,7 +342,7 @@ class LoginAttempt(SQLModel, table=True):
 
 
 # --- dashboard statistics, kept current on every write that changes what the dashboard counts
-# (services/dashboard_stats.py). At 1M ratings, aggregating the ratings on every dashboard
+# (storage/dashboard_stats.py). At 1M ratings, aggregating the ratings on every dashboard
 # view took seconds; these hold the same sums, so a view reads a few thousand rows.
 
 GROUP_KEYS: tuple[str, ...] = ("all", *(g.value for g in Group))
