@@ -287,7 +287,7 @@ def breakdown(engine: sa.Engine) -> str:
         dq.tune(conn)
         meta, snaps = dq.load_rubric_meta(conn), dq.load_snapshots(conn)
         start = time.perf_counter()
-        cube = dq.reply_cube(conn, filt, meta)
+        cube = dq.reply_cube(conn, filt)
         parts.append(("reply cube", time.perf_counter() - start))
         newest = int(cube["prompt_version_id"].max())
         for label, fn in (

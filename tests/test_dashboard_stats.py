@@ -46,15 +46,18 @@ def _sorted(frame: pd.DataFrame, keys: list[str], text: tuple[str, ...] = ()) ->
 
 
 def assert_stored_matches_ratings(engine: sa.Engine) -> pd.DataFrame:
-    """The stored cube and criterion sums against the same SQL run over the ratings."""
+    """The stored cube (over every rubric version and per version) and the stored criterion
+    sums against the same SQL run over the ratings; returns the stored cube over all."""
     with engine.connect() as conn:
         meta = load_rubric_meta(conn)
-        stored = reply_cube(conn, DashboardFilter(), meta)
-        live = pd.DataFrame(conn.execute(reply_sums(
-            DashboardFilter(), meta, by=[PROMPT_VERSION.label("prompt_version_id"),
-                                         C.c.training_day_id, C.c.scenario_snapshot_id]))
-            .mappings().all(), columns=[*KEYS, *SUM_COLUMNS])
-        pd.testing.assert_frame_equal(_sorted(stored, KEYS), _sorted(live, KEYS), rtol=1e-9)
+        by = [PROMPT_VERSION.label("prompt_version_id"), C.c.training_day_id,
+              C.c.scenario_snapshot_id]
+        for filt in [DashboardFilter(), *(DashboardFilter(rubric_version_id=v) for v in meta)]:
+            stored = reply_cube(conn, filt)
+            live = pd.DataFrame(conn.execute(reply_sums(filt, meta, by=by)).mappings().all(),
+                                columns=[*KEYS, *SUM_COLUMNS])
+            pd.testing.assert_frame_equal(_sorted(stored, KEYS), _sorted(live, KEYS),
+                                          rtol=1e-9)
         criteria = sorted({k for m in meta.values() for k in (*m.likert, *m.yes_no)})
         live_crit = pd.DataFrame(conn.execute(criterion_sums(
             DashboardFilter(), by=[C.c.scenario_snapshot_id], criteria=criteria)).all(),
@@ -64,7 +67,7 @@ def assert_stored_matches_ratings(engine: sa.Engine) -> pd.DataFrame:
             _sorted(stored_crit, ["scenario_snapshot_id", "criterion"], ("criterion",)),
             _sorted(live_crit, ["scenario_snapshot_id", "criterion"], ("criterion",)),
             rtol=1e-9, check_dtype=False)
-    return stored
+        return reply_cube(conn, DashboardFilter())
 
 
 def _tables(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -189,3 +192,17 @@ def test_cli_rebuild_stats_recomputes_what_a_bulk_load_bypassed(settings: Any,
     assert result.exit_code == 0, result.output
     assert "5 scored replies" in result.output
     assert _tables(engine) == before
+
+
+def test_stored_statistics_per_rubric_version_match_with_two_audiences(
+        engine: sa.Engine, library: Any) -> None:
+    """The dashboard tests' world: expert and panel rubrics on one reply, a draft, a judge
+    rating, a withdrawn rating and a withdrawn reply."""
+    from tests.test_dashboard import build_world as two_rubric_world
+
+    world = two_rubric_world(engine, library)
+    stored = assert_stored_matches_ratings(engine)
+    assert stored["replies"].sum() == 5
+    with engine.connect() as conn:
+        panel = reply_cube(conn, DashboardFilter(rubric_version_id=world.rv_panel))
+    assert panel["replies"].sum() == 4 and panel["n_expert"].sum() == 0

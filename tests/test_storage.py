@@ -128,3 +128,63 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
     with eng.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 4321
+
+
+def test_sqlite_statistics_steer_the_scoring_queue_to_the_days_conversations(
+        tmp_path, library) -> None:
+    """Never analysed, SQLite walked every bot reply (the dashboard's turn index) to find one
+    day's; migrate() analyses a database that has none or has doubled since."""
+    from datetime import UTC, datetime
+
+    from workbench.storage.db import make_engine, refresh_planner_statistics
+    from workbench.storage.repo_training import next_queue_turn_id
+    from workbench.storage.tables import Conversation, TrainingDay, Turn
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    migrate(eng)
+    now = datetime.now(UTC)
+
+    def add_days(first_id: int, days: int) -> None:
+        with Session(eng) as s:
+            s.add_all([TrainingDay(id=first_id + d, name=f"Dag {first_id + d}", day=now.date())
+                       for d in range(days)])
+            s.commit()
+        with eng.begin() as conn:
+            convs, turns = [], []
+            for d in range(days):
+                for c in range(25):
+                    cid = (first_id + d) * 100 + c
+                    convs.append({"id": cid, "kind": "scripted", "status": "finished",
+                                  "training_day_id": first_id + d, "meta": {},
+                                  "is_demo": False, "started_at": now})
+                    turns += [{"conversation_id": cid, "index": i,
+                               "role": "user" if i % 2 == 0 else "assistant",
+                               "content": "x", "status": "ok", "parameters": {},
+                               "started_at": now, "created_at": now, "withdrawn": False}
+                              for i in range(4)]
+            conn.execute(sa.insert(Conversation.__table__), convs)  # type: ignore[attr-defined]
+            conn.execute(sa.insert(Turn.__table__), turns)  # type: ignore[attr-defined]
+
+    add_days(1, 12)  # 1,200 turns
+    captured: list[str] = []
+
+    def plan() -> str:
+        @sa.event.listens_for(eng, "before_cursor_execute")
+        def grab(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+            if "day_replies" in statement:
+                captured[:] = [statement, params]
+
+        with Session(eng) as s:
+            next_queue_turn_id(session=s, rater_id=1, training_day_id=3, rubric_version_id=1,
+                               overlap=3)
+        sa.event.remove(eng, "before_cursor_execute", grab)
+        with eng.connect() as conn:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + captured[0], captured[1])
+            return " / ".join(r[-1] for r in rows)
+
+    assert refresh_planner_statistics(eng)  # as migrate() on the next start
+    assert "ix_conversation_training_day_id" in plan()
+    assert "ix_turn_dashboard" not in plan()
+    assert not refresh_planner_statistics(eng)  # nothing new to learn
+    add_days(20, 13)  # more than doubled
+    assert refresh_planner_statistics(eng)

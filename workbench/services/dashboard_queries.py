@@ -21,13 +21,10 @@ from workbench.storage.dashboard_sql import (  # noqa: F401  (used through this 
     ALL,
     CUBE_KEYS,
     GROUPS,
-    PROMPT_VERSION,
     SUM_COLUMNS,
-    C,
     DashboardFilter,
     RubricMeta,
     load_rubric_meta,
-    reply_sums,
 )
 from workbench.storage.tables import (
     BotTarget,
@@ -129,24 +126,16 @@ def stored_filter(table: sa.Table, filt: DashboardFilter) -> list[sa.ColumnEleme
         conds.append(table.c.training_day_id == filt.training_day_id)
     return conds
 
-def reply_cube(conn: sa.Connection, filt: DashboardFilter,
-               meta: dict[int, RubricMeta]) -> pd.DataFrame:
-    """Sums (SUM_COLUMNS, see ``reply_sums``) per (prompt version, training day, scenario
-    snapshot); additive, so every trend, breakdown, coverage count and readiness input is a
-    sum over some of its rows.
-
-    Read from the stored cube (kept current on every write, see storage/dashboard_stats.py), except
-    when a rubric version is chosen: the stored sums combine a reply's rubric versions, so
-    that filter is aggregated from the ratings themselves (seconds at 1M ratings)."""
-    if filt.rubric_version_id is None:
-        d = dashboard_cube
-        keys = [d.c[k] for k in CUBE_KEYS]
-        q = (sa.select(*keys, *(sa.func.sum(d.c[c]).label(c) for c in SUM_COLUMNS))
-             .where(*stored_filter(d, filt)).group_by(*keys)
-             .having(sa.func.sum(d.c.replies) > 0))
-    else:
-        q = reply_sums(filt, meta, by=[PROMPT_VERSION.label("prompt_version_id"),
-                                       C.c.training_day_id, C.c.scenario_snapshot_id])
+def reply_cube(conn: sa.Connection, filt: DashboardFilter) -> pd.DataFrame:
+    """Sums (SUM_COLUMNS, see ``dashboard_sql.reply_sums``) per (prompt version, training day,
+    scenario snapshot); additive, so every trend, breakdown, coverage count and readiness input
+    is a sum over some of its rows. Read from the stored cube, which every write keeps current
+    (storage/dashboard_stats.py); with a rubric version chosen, from its rows for that version."""
+    d = dashboard_cube
+    keys = [d.c[k] for k in CUBE_KEYS]
+    q = (sa.select(*keys, *(sa.func.sum(d.c[c]).label(c) for c in SUM_COLUMNS))
+         .where(*stored_filter(d, filt), d.c.rubric_version_id == (filt.rubric_version_id or 0))
+         .group_by(*keys).having(sa.func.sum(d.c.replies) > 0))
     frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=[*CUBE_KEYS, *SUM_COLUMNS])
     # PostgreSQL returns sums of integers as Decimal; the frame is small, so convert here.
     for name in SUM_COLUMNS:

@@ -35,6 +35,7 @@ from workbench.storage.dashboard_sql import (
     T,
     criterion_sums,
     load_rubric_meta,
+    rating_conditions,
     reply_sums,
 )
 from workbench.storage.tables import dashboard_criterion_cube, dashboard_cube, reply_stat
@@ -44,9 +45,12 @@ DIMENSIONS = ("prompt_version_id", "training_day_id", "scenario_snapshot_id", "b
 BATCH = 500  # replies per refresh query (bounded IN lists)
 
 
+EVERY_VERSION = 0  # the rubric_version_id of sums over all of a reply's ratings
+
+
 class Contribution(NamedTuple):
     cube_key: str
-    sums: list[float]  # SUM_COLUMNS order
+    sums: dict[int, list[float]]  # rubric version (or EVERY_VERSION) → SUM_COLUMNS order
     criteria: list[list[Any]]  # [rubric_version_id, criterion, n, s]
 
 
@@ -75,39 +79,61 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
 
 
 _IDS = sa.bindparam("turn_ids", expanding=True)
-_STATEMENTS: dict[tuple[Any, ...], tuple[sa.Select, sa.Select]] = {}
+_BY = [T.c.id.label("turn_id"), PROMPT_VERSION.label("prompt_version_id"),
+       C.c.training_day_id, C.c.scenario_snapshot_id, C.c.bot_target_id,
+       T.c.created_at.label("created_at")]
+_STATEMENTS: dict[tuple[Any, ...], sa.Select] = {}
 
 
-def _statements(meta: dict[int, RubricMeta], some: bool) -> tuple[sa.Select, sa.Select]:
-    """The two queries of a contribution. Building them costs more than running them for one
-    reply (about 10 ms of SQLAlchemy work per submit), so for some replies they are built once
-    per set of rubric versions, with the ids as an expanding parameter."""
-    key = (some, *sorted((m.id, m.audience, m.likert, m.yes_no, m.critical_likert,
-                          m.critical_yes_no) for m in meta.values()))
+def _statement(meta: dict[int, RubricMeta], some: bool, kind: int | str) -> sa.Select:
+    """One query of a contribution: the reply sums over every rubric version (``kind``
+    EVERY_VERSION) or over one version (its id), the criterion sums ("criteria"), or the
+    versions the replies were rated under ("versions"). Building them costs more than running
+    them for one reply (about 10 ms of SQLAlchemy work per submit), so they are built once per
+    set of rubric versions, with the reply ids as an expanding parameter."""
+    key = (some, kind, *sorted((m.id, m.audience, m.likert, m.yes_no, m.critical_likert,
+                                m.critical_yes_no) for m in meta.values()))
     if key not in _STATEMENTS:
         ids = _IDS if some else None
-        by = [T.c.id.label("turn_id"), PROMPT_VERSION.label("prompt_version_id"),
-              C.c.training_day_id, C.c.scenario_snapshot_id, C.c.bot_target_id,
-              T.c.created_at.label("created_at")]
-        _STATEMENTS[key] = (
-            reply_sums(DashboardFilter(), meta, by=by, turn_ids=ids),
-            criterion_sums(DashboardFilter(), by=[R.c.turn_id, R.c.rubric_version_id],
-                           turn_ids=ids))
+        if kind == "criteria":
+            q = criterion_sums(DashboardFilter(), by=[R.c.turn_id, R.c.rubric_version_id],
+                               turn_ids=ids)
+        elif kind == "versions":
+            q = (sa.select(R.c.rubric_version_id).distinct()
+                 .where(*rating_conditions(DashboardFilter())))
+            q = q if ids is None else q.where(R.c.turn_id.in_(ids))
+        else:
+            q = reply_sums(DashboardFilter(rubric_version_id=int(kind) or None), meta, by=_BY,
+                           turn_ids=ids)
+        _STATEMENTS[key] = q
     return _STATEMENTS[key]
+
+
+def _sums(row: Any) -> tuple[int, dict[str, Any], list[float]]:
+    m = row._mapping
+    dims = {d: m[d] for d in DIMENSIONS[:-1]}
+    dims["reply_day"] = _utc_day(m["created_at"])
+    return m["turn_id"], dims, [float(m[c] or 0) for c in SUM_COLUMNS]
 
 
 def contributions(conn: sa.Connection, turn_ids: list[int] | None) -> dict[int, Contribution]:
     """What each counted reply (of ``turn_ids``, or all) adds to the cubes, from its ratings."""
-    sums, crit = _statements(load_rubric_meta(conn), turn_ids is not None)
-    params = {} if turn_ids is None else {"turn_ids": turn_ids}
+    meta = load_rubric_meta(conn)
+    some = turn_ids is not None
+    params = {"turn_ids": turn_ids} if some else {}
     out: dict[int, Contribution] = {}
-    for row in conn.execute(sums, params):
-        m = row._mapping
-        dims = {d: m[d] for d in DIMENSIONS[:-1]}
-        dims["reply_day"] = _utc_day(m["created_at"])
-        out[m["turn_id"]] = Contribution(cube_key(dims), [float(m[c] or 0) for c in SUM_COLUMNS],
-                                         [])
-    for turn_id, rv_id, criterion, n, s in conn.execute(crit, params):
+    for row in conn.execute(_statement(meta, some, EVERY_VERSION), params):
+        turn_id, dims, sums = _sums(row)
+        out[turn_id] = Contribution(cube_key(dims), {EVERY_VERSION: sums}, [])
+    for version in sorted(conn.execute(_statement(meta, some, "versions"), params).scalars()):
+        if version not in meta:
+            continue
+        for row in conn.execute(_statement(meta, some, version), params):
+            turn_id, _, sums = _sums(row)
+            if turn_id in out:
+                out[turn_id].sums[version] = sums
+    for turn_id, rv_id, criterion, n, s in conn.execute(_statement(meta, some, "criteria"),
+                                                        params):
         if turn_id in out:
             out[turn_id].criteria.append([rv_id, criterion, float(n), float(s or 0)])
     return out
@@ -129,7 +155,8 @@ def _refresh(conn: sa.Connection, ids: list[int]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(T.c.id).where(T.c.id.in_(ids)).order_by(T.c.id)
                      .with_for_update(key_share=True))
-    old = {r.turn_id: Contribution(r.cube_key, list(r.sums), list(r.criteria))
+    old = {r.turn_id: Contribution(r.cube_key, {int(v): list(x) for v, x in r.sums.items()},
+                                   list(r.criteria))
            for r in conn.execute(sa.select(reply_stat).where(reply_stat.c.turn_id.in_(ids)))}
     new = contributions(conn, ids)
     delta = _Delta()
@@ -146,13 +173,14 @@ class _Delta:
     """What to add to each cube row."""
 
     def __init__(self) -> None:
-        self.cube: dict[str, list[float]] = {}
+        self.cube: dict[tuple[str, int], list[float]] = {}
         self.crit: dict[tuple[str, int, str], list[float]] = {}
 
     def add(self, contrib: Contribution, sign: float) -> None:
-        acc = self.cube.setdefault(contrib.cube_key, [0.0] * len(SUM_COLUMNS))
-        for i, v in enumerate(contrib.sums):
-            acc[i] += sign * v
+        for version, sums in contrib.sums.items():
+            acc = self.cube.setdefault((contrib.cube_key, version), [0.0] * len(SUM_COLUMNS))
+            for i, v in enumerate(sums):
+                acc[i] += sign * v
         for rv_id, criterion, n, s in contrib.criteria:
             pair = self.crit.setdefault((contrib.cube_key, int(rv_id), criterion), [0.0, 0.0])
             pair[0] += sign * n
@@ -174,10 +202,12 @@ def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...],
 
 def _add(conn: sa.Connection, delta: _Delta) -> None:
     # Sorted keys: two writers touch shared cube rows in the same order (no deadlock).
-    rows = [{"cube_key": k, **dimensions_of(k), **dict(zip(SUM_COLUMNS, v, strict=True))}
-            for k, v in sorted(delta.cube.items()) if any(v)]
+    rows = [{"cube_key": k, **dimensions_of(k), "rubric_version_id": rv,
+             **dict(zip(SUM_COLUMNS, v, strict=True))}
+            for (k, rv), v in sorted(delta.cube.items()) if any(v)]
     if rows:
-        conn.execute(_upsert(conn.dialect.name, dashboard_cube, ("cube_key",), SUM_COLUMNS), rows)
+        conn.execute(_upsert(conn.dialect.name, dashboard_cube,
+                             ("cube_key", "rubric_version_id"), SUM_COLUMNS), rows)
     rows = [{"cube_key": k, **dimensions_of(k), "rubric_version_id": rv, "criterion": c,
              "n": n, "s": s} for (k, rv, c), (n, s) in sorted(delta.crit.items()) if n or s]
     if rows:
@@ -186,7 +216,8 @@ def _add(conn: sa.Connection, delta: _Delta) -> None:
 
 
 def _insert_stats(conn: sa.Connection, stats: dict[int, Contribution]) -> None:
-    rows = [{"turn_id": t, "cube_key": c.cube_key, "sums": c.sums, "criteria": c.criteria}
+    rows = [{"turn_id": t, "cube_key": c.cube_key,
+             "sums": {str(v): x for v, x in c.sums.items()}, "criteria": c.criteria}
             for t, c in stats.items()]
     if rows:
         conn.execute(sa.insert(reply_stat), rows)

@@ -363,9 +363,12 @@ def _cube_dimensions() -> list[sa.Column[Any]]:
 
 
 # Sums over counted replies per (prompt version, training day, scenario snapshot, bot target,
-# reply day): the additive "reply cube" of services/dashboard_queries.py, stored.
+# reply day): the additive "reply cube" of services/dashboard_queries.py, stored. Once over
+# every rubric version (rubric_version_id 0), and once per version for the rubric filter: a
+# reply's mean and verdicts over all its ratings are not sums of its per-version ones.
 dashboard_cube = sa.Table(
     "dashboard_cube", SQLModel.metadata, *_cube_dimensions(),
+    sa.Column("rubric_version_id", sa.Integer, primary_key=True),
     *(sa.Column(name, sa.Float, nullable=False, server_default="0")
       for name in CUBE_SUM_COLUMNS))
 
@@ -382,5 +385,5 @@ reply_stat = sa.Table(
     "reply_stat", SQLModel.metadata,
     sa.Column("turn_id", sa.Integer, sa.ForeignKey("turn.id"), primary_key=True),
     sa.Column("cube_key", sa.String(96), nullable=False),
-    sa.Column("sums", sa.JSON, nullable=False),  # CUBE_SUM_COLUMNS order
+    sa.Column("sums", sa.JSON, nullable=False),  # {rubric version or 0: CUBE_SUM_COLUMNS}
     sa.Column("criteria", sa.JSON, nullable=False))  # [[rubric_version_id, criterion, n, s]]

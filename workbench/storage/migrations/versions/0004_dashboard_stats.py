@@ -31,6 +31,7 @@ def _dimensions() -> list[sa.Column]:
 
 def upgrade() -> None:
     op.create_table("dashboard_cube", *_dimensions(),
+                    sa.Column("rubric_version_id", sa.Integer, primary_key=True),
                     *(sa.Column(c, sa.Float, nullable=False, server_default="0") for c in SUMS))
     op.create_index("ix_dashboard_cube_prompt_version_id", "dashboard_cube",
                     ["prompt_version_id"])
