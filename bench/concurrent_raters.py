@@ -9,7 +9,8 @@ away (a double click). Run against SQLite (a temp file) and PostgreSQL (a throwa
 
 Prints, per database: submits, lost (a submit that returned but has no row), duplicated (rows
 beyond one per rater, reply and rubric version, or extra per-criterion rows), double clicks that
-wrote again, errors, and p50/p95 submit latency. No asserts.
+wrote again, errors, p50/p95 submit latency, and how far the dashboard's stored sums (kept by
+every submit) are from aggregating the ratings afterwards. No asserts.
 """
 
 from __future__ import annotations
@@ -121,7 +122,30 @@ def run(engine: sa.Engine, threads: int, items: int) -> dict:
     return dict(submits=len(latencies), expected_rows=threads * items, rows=len(rows),
                 lost=lost, duplicated=duplicated, double_click_rewrites=rewrites,
                 errors=errors, p50=statistics.median(latencies),
-                p95=latencies[int(0.95 * (len(latencies) - 1))], wall=wall)
+                p95=latencies[int(0.95 * (len(latencies) - 1))], wall=wall,
+                stats=stored_versus_ratings(engine))
+
+
+def stored_versus_ratings(engine: sa.Engine) -> str:
+    """The dashboard's stored sums, kept by every submit above, against aggregating the
+    ratings now: the largest difference over every cube column."""
+    from workbench.services.dashboard_queries import reply_cube
+    from workbench.storage.dashboard_sql import (
+        PROMPT_VERSION,
+        SUM_COLUMNS,
+        DashboardFilter,
+        load_rubric_meta,
+        reply_sums,
+    )
+
+    with engine.connect() as conn:
+        stored = reply_cube(conn, DashboardFilter())[list(SUM_COLUMNS)].sum()
+        live = conn.execute(reply_sums(DashboardFilter(), load_rubric_meta(conn), by=[
+            PROMPT_VERSION.label("prompt_version_id")])).mappings().all()
+    totals = {c: sum(float(r[c] or 0) for r in live) for c in SUM_COLUMNS}
+    worst = max(abs(stored[c] - totals[c]) for c in SUM_COLUMNS)
+    return (f"stored dashboard sums vs the ratings: largest difference {worst:.2g} "
+            f"({int(stored['ratings']):,} ratings on {int(stored['replies']):,} replies)")
 
 
 def show(name: str, r: dict) -> None:
@@ -131,6 +155,7 @@ def show(name: str, r: dict) -> None:
           f"duplicated {r['duplicated']}   double clicks that wrote again "
           f"{r['double_click_rewrites']}   errors {r['errors']}")
     print(f"  submit latency p50 {r['p50']:.1f} ms   p95 {r['p95']:.1f} ms")
+    print(f"  {r['stats']}")
 
 
 def main() -> None:

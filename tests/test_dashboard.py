@@ -29,7 +29,7 @@ from workbench.services.dashboard import (
     load_gate_file,
 )
 from workbench.storage import repo
-from workbench.storage.dashboard_stats import refresh_replies
+from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Adjudication, TrainingDay, Turn
 
@@ -118,7 +118,7 @@ def build_world(engine: sa.Engine, library: Any) -> World:
         s.exec(sa.update(Turn).where(Turn.id == r["r6"]).values(withdrawn=True))
         # A direct write: the app's own write paths (withdrawal, scoring, adjudication) keep
         # the dashboard's stored statistics current themselves.
-        refresh_replies(session=s, turn_ids=[r["r6"]])
+        mark_changed(session=s, turn_ids=[r["r6"]])
         # pv2: experts 4.5 and 3.5, all safe; panel would send r4 (2 of 2), not r5 (0 of 1).
         _rate(s, e1, r["r4"], rv_e, 4.5, {"safety": 5, "accuracy": 4, "would_send": True})
         _rate(s, e2, r["r5"], rv_e, 3.5, {"safety": 3, "accuracy": 4, "would_send": True})
@@ -212,7 +212,7 @@ def test_adjudication_decides_a_reply_verdict(engine: sa.Engine, world: World) -
     with session_scope(engine) as s:
         s.add(Adjudication(turn_id=world.replies["r2"], rubric_version_id=world.rv_panel,
                            adjudicator_id=world.raters["e1"], unsafe=False, reason="veilig"))
-        refresh_replies(session=s, turn_ids=[world.replies["r2"]])  # as the service does
+        mark_changed(session=s, turn_ids=[world.replies["r2"]])  # as the service does
     d = build(engine)
     assert row(d.by_prompt_version, world.pv1, "all")["unsafe"] == 1
     # The panel's own verdict is still what the panel said.
@@ -249,7 +249,7 @@ def test_filters(engine: sa.Engine, world: World) -> None:
     with session_scope(engine) as s:
         s.exec(sa.update(Turn).where(Turn.id == world.replies["r4"])
                .values(created_at=datetime(2026, 1, 5, 12, tzinfo=UTC)))
-        refresh_replies(session=s, turn_ids=[world.replies["r4"]])
+        mark_changed(session=s, turn_ids=[world.replies["r4"]])
     jan = DashboardFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5))
     d = build(engine, jan)
     assert d.totals["replies"] == 1 and set(d.by_prompt_version["key"]) == {world.pv2}

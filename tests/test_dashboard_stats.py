@@ -16,7 +16,11 @@ from tests.curation_support import build_world, full_values
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
 from workbench.services import adjudication, withdrawal
 from workbench.services.adjudication import Decision
-from workbench.services.dashboard_queries import reply_cube, stored_criterion_sums
+from workbench.services.dashboard_queries import (
+    apply_pending_statistics,
+    reply_cube,
+    stored_criterion_sums,
+)
 from workbench.storage import repo
 from workbench.storage.dashboard_sql import (
     PROMPT_VERSION,
@@ -48,6 +52,7 @@ def _sorted(frame: pd.DataFrame, keys: list[str], text: tuple[str, ...] = ()) ->
 def assert_stored_matches_ratings(engine: sa.Engine) -> pd.DataFrame:
     """The stored cube (over every rubric version and per version) and the stored criterion
     sums against the same SQL run over the ratings; returns the stored cube over all."""
+    apply_pending_statistics(engine)  # as build_dashboard does first
     with engine.connect() as conn:
         meta = load_rubric_meta(conn)
         by = [PROMPT_VERSION.label("prompt_version_id"), C.c.training_day_id,
@@ -71,6 +76,7 @@ def assert_stored_matches_ratings(engine: sa.Engine) -> pd.DataFrame:
 
 
 def _tables(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    apply_pending_statistics(engine)
     with engine.connect() as conn:
         return {t.name: sorted(tuple(round(v, 9) if isinstance(v, float) else v for v in row)
                                for row in conn.execute(sa.select(t)) if t is not reply_stat)
@@ -140,9 +146,10 @@ def test_the_migration_fills_the_statistics_for_ratings_already_there(tmp_path: 
     assert_stored_matches_ratings(engine)
 
 
-def test_concurrent_submits_on_one_reply_keep_the_sums_right(engine: sa.Engine,
-                                                             library: Any) -> None:
-    """PostgreSQL runs the refreshes side by side; the turn lock makes each see the other."""
+def test_concurrent_submits_and_passes_keep_the_sums_right(engine: sa.Engine,
+                                                           library: Any) -> None:
+    """PostgreSQL runs passes side by side with submits and with each other; the turn lock
+    makes a second pass see the first one's contribution, and marks added during a pass stay."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the race exists on PostgreSQL only")
     with session_scope(engine) as s:
@@ -152,7 +159,7 @@ def test_concurrent_submits_on_one_reply_keep_the_sums_right(engine: sa.Engine,
         raters = [builders.participant(s, code=f"EXP-C{i}", group=Group.expert).id
                   for i in range(8)]
         turn_id, rv_id = reply.id, rv.id
-    start = threading.Barrier(len(raters))
+    start = threading.Barrier(len(raters) + 3)
 
     def submit(rater_id: int) -> None:
         start.wait()
@@ -161,7 +168,13 @@ def test_concurrent_submits_on_one_reply_keep_the_sums_right(engine: sa.Engine,
                                rubric_version_id=rv_id, values={"safety": 4}, overall=4.0,
                                status=RatingStatus.submitted, unsafe=False)
 
+    def passes() -> None:
+        start.wait()
+        for _ in range(5):
+            apply_pending_statistics(engine)
+
     threads = [threading.Thread(target=submit, args=(r,)) for r in raters]
+    threads += [threading.Thread(target=passes) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

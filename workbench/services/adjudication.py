@@ -23,7 +23,7 @@ from workbench.services.agreement import excerpt
 from workbench.services.curation import ConflictError, CurationError, require_lead
 from workbench.services.snapshots import rubric_of
 from workbench.storage import repo, repo_curation
-from workbench.storage.dashboard_stats import refresh_replies
+from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Adjudication, CuratedExample, Turn, utcnow
 
@@ -217,7 +217,7 @@ def adjudicate(
                                 None if ex is None else ex.lock_version)
         s.flush()
         # The decision replaces the raters' "unsafe" verdict on the dashboard.
-        refresh_replies(session=s, turn_ids=[turn_id])
+        mark_changed(session=s, turn_ids=[turn_id])
         repo.audit(session=s, action="adjudication.create", actor=lead.code, entity="turn",
                    entity_id=turn_id,
                    details={"adjudication_id": adj.id, "rubric_version_id": rubric_version_id,

@@ -366,6 +366,7 @@ def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
     ``scrub`` replaces the shared Dutch scrubber for excerpts (tests pass a cheap one)."""
     filt = filt or DashboardFilter()
     gate = gate or load_gate_file()
+    q.apply_pending_statistics(engine)
     with q.reader(engine).connect() as conn:
         q.tune(conn)
         meta, snapshots = q.load_rubric_meta(conn), q.load_snapshots(conn)

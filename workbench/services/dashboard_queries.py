@@ -26,6 +26,7 @@ from workbench.storage.dashboard_sql import (  # noqa: F401  (used through this 
     RubricMeta,
     load_rubric_meta,
 )
+from workbench.storage.dashboard_stats import apply_pending, rebuild
 from workbench.storage.tables import (
     BotTarget,
     PromptVersion,
@@ -34,6 +35,7 @@ from workbench.storage.tables import (
     TrainingDay,
     dashboard_criterion_cube,
     dashboard_cube,
+    reply_stat_pending,
 )
 
 
@@ -169,7 +171,16 @@ def rebuild_statistics(engine: sa.Engine) -> int:
 
     Every write through the workbench keeps them current; this is for data that arrived another
     way (a restore, a bulk load) and for peace of mind."""
-    from workbench.storage.dashboard_stats import rebuild
-
     with engine.begin() as conn:
         return rebuild(conn)
+
+
+def apply_pending_statistics(engine: sa.Engine) -> int:
+    """Fold the replies changed since the last look into the stored cubes (a submit only marks
+    them); returns how many. Checked on the read-only engine first, so a quiet database costs
+    one small read and no write lock."""
+    with reader(engine).connect() as conn:
+        if conn.execute(sa.select(reply_stat_pending.c.id).limit(1)).first() is None:
+            return 0
+    with engine.begin() as conn:
+        return apply_pending(conn)

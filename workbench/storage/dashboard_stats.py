@@ -1,5 +1,5 @@
-"""Stored dashboard statistics, kept current in the transaction of every write that changes
-what the dashboard counts: a submitted rating, a withdrawal, an adjudication.
+"""Stored dashboard statistics, kept current for every write that changes what the dashboard
+counts: a submitted rating, a withdrawal, an adjudication.
 
 What each counted reply adds to the two cubes (``tables.dashboard_cube``, sums per prompt
 version × training day × scenario snapshot × bot × reply day, and
@@ -38,7 +38,12 @@ from workbench.storage.dashboard_sql import (
     rating_conditions,
     reply_sums,
 )
-from workbench.storage.tables import dashboard_criterion_cube, dashboard_cube, reply_stat
+from workbench.storage.tables import (
+    dashboard_criterion_cube,
+    dashboard_cube,
+    reply_stat,
+    reply_stat_pending,
+)
 
 DIMENSIONS = ("prompt_version_id", "training_day_id", "scenario_snapshot_id", "bot_target_id",
               "reply_day")
@@ -139,9 +144,36 @@ def contributions(conn: sa.Connection, turn_ids: list[int] | None) -> dict[int, 
     return out
 
 
+def mark_changed(*, session: Session, turn_ids: Iterable[int]) -> None:
+    """Note that these replies' figures changed; call in the transaction that changed them."""
+    rows = [{"turn_id": int(t)} for t in sorted(set(turn_ids))]
+    if rows:
+        session.connection().execute(sa.insert(reply_stat_pending), rows)
+
+
+PENDING_BATCH = 5_000
+
+
+def apply_pending(conn: sa.Connection) -> int:
+    """Bring the cubes up to date with every marked reply; returns how many were refreshed."""
+    done = 0
+    while True:
+        marks = conn.execute(sa.select(reply_stat_pending.c.id, reply_stat_pending.c.turn_id)
+                             .order_by(reply_stat_pending.c.id).limit(PENDING_BATCH)).all()
+        if not marks:
+            return done
+        ids = sorted({t for _, t in marks})
+        for batch in _batches(ids):
+            _refresh(conn, batch)
+        done += len(ids)
+        # Exactly the marks read: one added meanwhile stays for the next pass.
+        for i in range(0, len(marks), BATCH):
+            conn.execute(sa.delete(reply_stat_pending).where(
+                reply_stat_pending.c.id.in_([m for m, _ in marks[i:i + BATCH]])))
+
+
 def refresh_replies(*, session: Session, turn_ids: Iterable[int]) -> None:
-    """Bring the stored statistics of these replies up to date with their ratings; call in the
-    transaction that changed them, after the change."""
+    """Bring the stored statistics of these replies up to date with their ratings now."""
     ids = sorted({int(i) for i in turn_ids})
     if not ids:
         return
@@ -226,7 +258,7 @@ def _insert_stats(conn: sa.Connection, stats: dict[int, Contribution]) -> None:
 def rebuild(conn: sa.Connection) -> int:
     """Recompute every stored statistic from the ratings (after a migration or a bulk
     restore); returns the number of counted replies."""
-    for table in (reply_stat, dashboard_cube, dashboard_criterion_cube):
+    for table in (reply_stat, dashboard_cube, dashboard_criterion_cube, reply_stat_pending):
         conn.execute(sa.delete(table))
     stats = contributions(conn, None)
     delta = _Delta()

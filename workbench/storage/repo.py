@@ -25,7 +25,7 @@ from workbench.domain.enums import (
 from workbench.domain.library import LoadedRubric, LoadedScenario
 from workbench.domain.scenarios import content_hash
 from workbench.storage.dashboard_sql import HUMAN_SOURCES
-from workbench.storage.dashboard_stats import refresh_replies
+from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.tables import (
     AuditEvent,
     BotTarget,
@@ -298,7 +298,7 @@ def upsert_rating(
         session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
     session.flush()
     if status == RatingStatus.submitted and source in HUMAN_SOURCES:
-        refresh_replies(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
+        mark_changed(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
     return rating
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workbench.domain.enums import RatingSource, RatingStatus, TurnRole, TurnStatus
-from workbench.storage.dashboard_stats import refresh_replies
+from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.tables import (
     Adjudication,
     Conversation,
@@ -294,5 +294,5 @@ def withdraw_participant_rows(*, session: Session, participant_id: int) -> dict[
                               col(Adjudication.adjudicator_id) == pid)))
         .values(final_ideal_reply=None))
     session.flush()
-    refresh_replies(session=session, turn_ids=affected)
+    mark_changed(session=session, turn_ids=affected)
     return changed

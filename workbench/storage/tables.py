@@ -387,3 +387,11 @@ reply_stat = sa.Table(
     sa.Column("cube_key", sa.String(96), nullable=False),
     sa.Column("sums", sa.JSON, nullable=False),  # {rubric version or 0: CUBE_SUM_COLUMNS}
     sa.Column("criteria", sa.JSON, nullable=False))  # [[rubric_version_id, criterion, n, s]]
+
+# Replies whose figures a write changed and the cubes do not show yet. A submit only adds a
+# row here; whoever reads the cubes next applies them (dashboard_stats.apply_pending). Updating
+# the shared cube rows inside every submit made 50 concurrent raters queue on one row.
+reply_stat_pending = sa.Table(
+    "reply_stat_pending", SQLModel.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("turn_id", sa.Integer, nullable=False))

@@ -47,6 +47,9 @@ def upgrade() -> None:
                     sa.Column("cube_key", sa.String(96), nullable=False),
                     sa.Column("sums", sa.JSON, nullable=False),
                     sa.Column("criteria", sa.JSON, nullable=False))
+    op.create_table("reply_stat_pending",
+                    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                    sa.Column("turn_id", sa.Integer, nullable=False))
     # Fill them from the ratings already there. This uses the application's own counting
     # rules (a migration that copied them would drift from them); it is the one data step.
     from workbench.storage.dashboard_stats import rebuild
@@ -55,6 +58,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("reply_stat_pending")
     op.drop_table("reply_stat")
     op.drop_index("ix_dashboard_criterion_cube_prompt_version_id",
                   table_name="dashboard_criterion_cube")
