@@ -232,3 +232,19 @@ def test_participant_withdraw_on_the_command_line(demo_env: CliRunner):
     assert lead.exit_code == 0 and "lead expert" in lead.stdout
     refused = demo_env.invoke(cli_app(), ["participant", "lead", "DEMO-ERV-2"])
     assert refused.exit_code == 1
+
+
+def test_demo_leaves_the_dashboard_statistics_folded_and_right(demo_env: CliRunner) -> None:
+    import sqlalchemy as sa
+
+    from tests.test_dashboard_stats import assert_stored_matches_ratings
+    from workbench.config import get_settings
+    from workbench.services.context import get_engine
+    from workbench.storage.tables import reply_stat_pending
+
+    engine = get_engine(get_settings())
+    with engine.connect() as conn:  # load_demo folded its own marks
+        assert conn.execute(sa.select(sa.func.count()).select_from(reply_stat_pending)
+                            ).scalar() == 0
+    stored = assert_stored_matches_ratings(engine)
+    assert stored["replies"].sum() > 0 and stored["n_lived_experience"].sum() > 0

@@ -30,6 +30,7 @@ from workbench.domain.rubrics import Rubric
 from workbench.domain.scoring import score
 from workbench.domain.simulation import simulate_ratings
 from workbench.services.bots import ensure_reference_target
+from workbench.services.dashboard_queries import apply_pending_statistics
 from workbench.services.runs import create_run, execute_run
 from workbench.storage import repo
 from workbench.storage.db import session_scope
@@ -120,6 +121,7 @@ def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int 
     with session_scope(engine) as s:
         repo.audit(session=s, action="demo.load", details={"runs": run_ids,
                                                           "ratings": n_ratings})
+    apply_pending_statistics(engine)  # so the first dashboard view need not
     return DemoSummary(True, day_id, run_ids, n_replies, n_ratings)
 
 
