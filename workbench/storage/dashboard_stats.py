@@ -155,17 +155,19 @@ PENDING_BATCH = 5_000
 
 
 def apply_pending(conn: sa.Connection) -> int:
-    """Bring the cubes up to date with every marked reply; returns how many were refreshed."""
-    done = 0
+    """Bring the cubes up to date with every marked reply; returns how many replies."""
+    done: set[int] = set()
     while True:
         marks = conn.execute(sa.select(reply_stat_pending.c.id, reply_stat_pending.c.turn_id)
                              .order_by(reply_stat_pending.c.id).limit(PENDING_BATCH)).all()
         if not marks:
-            return done
+            return len(done)
+        # Not skipping replies refreshed by an earlier batch of this pass: a later mark may
+        # stand for a rating committed since.
         ids = sorted({t for _, t in marks})
         for batch in _batches(ids):
             _refresh(conn, batch)
-        done += len(ids)
+        done.update(ids)
         # Exactly the marks read: one added meanwhile stays for the next pass.
         for i in range(0, len(marks), BATCH):
             conn.execute(sa.delete(reply_stat_pending).where(
