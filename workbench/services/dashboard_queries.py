@@ -3,8 +3,9 @@
 Only small results leave the database: the *reply cube* (sums per prompt version × training
 day × scenario snapshot), criterion sums per snapshot, a capped sample of per-rating values for
 the agreement table, and the newest replies called unsafe, for excerpts. The cube and the
-criterion sums are read from tables kept current on every write (storage/dashboard_stats.py);
-the counting rules themselves are in storage/dashboard_sql.py.
+criterion sums are read from stored tables that every write marks as changed and each
+dashboard view brings up to date first (storage/dashboard_stats.py); the counting rules
+themselves are in storage/dashboard_sql.py.
 """
 
 from __future__ import annotations
@@ -131,8 +132,9 @@ def stored_filter(table: sa.Table, filt: DashboardFilter) -> list[sa.ColumnEleme
 def reply_cube(conn: sa.Connection, filt: DashboardFilter) -> pd.DataFrame:
     """Sums (SUM_COLUMNS, see ``dashboard_sql.reply_sums``) per (prompt version, training day,
     scenario snapshot); additive, so every trend, breakdown, coverage count and readiness input
-    is a sum over some of its rows. Read from the stored cube, which every write keeps current
-    (storage/dashboard_stats.py); with a rubric version chosen, from its rows for that version."""
+    is a sum over some of its rows. Read from the stored cube (storage/dashboard_stats.py):
+    current once the marks of recent writes are folded in (``apply_pending_statistics``, which
+    build_dashboard calls first). With a rubric version chosen, from its rows for that version."""
     d = dashboard_cube
     keys = [d.c[k] for k in CUBE_KEYS]
     q = (sa.select(*keys, *(sa.func.sum(d.c[c]).label(c) for c in SUM_COLUMNS))

@@ -10,9 +10,15 @@ puts the new one in. So the stored sums are, by construction, what aggregating t
 would give (tests compare the two after every kind of write), and refreshing an unchanged
 reply changes nothing.
 
-Concurrency: PostgreSQL runs writers side by side, so a refresh first locks the replies' turn
-rows (FOR UPDATE, in id order); a second writer of the same reply then waits and reads the
-first one's committed ratings and contribution. SQLite serialises writers anyway.
+Such a write only marks its replies (``mark_changed``: one insert into
+``reply_stat_pending``); whoever reads the cubes next applies the marks (``apply_pending``), so
+raters never queue on the shared cube rows. A pass deletes exactly the marks it read, so a
+rating committed during a pass leaves a mark for the next one and no change is lost.
+
+Concurrency: on PostgreSQL two passes may run side by side, so a refresh first locks the
+replies' turn rows (FOR NO KEY UPDATE, in id order; a plain FOR UPDATE would wait on every
+rating insert's foreign-key lock); the second pass then reads the first one's contribution and
+finds nothing left to move. SQLite runs one writer at a time.
 """
 
 from __future__ import annotations
@@ -48,8 +54,6 @@ from workbench.storage.tables import (
 DIMENSIONS = ("prompt_version_id", "training_day_id", "scenario_snapshot_id", "bot_target_id",
               "reply_day")
 BATCH = 500  # replies per refresh query (bounded IN lists)
-
-
 EVERY_VERSION = 0  # the rubric_version_id of sums over all of a reply's ratings
 
 
