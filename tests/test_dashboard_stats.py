@@ -219,3 +219,15 @@ def test_stored_statistics_per_rubric_version_match_with_two_audiences(
     with engine.connect() as conn:
         panel = reply_cube(conn, DashboardFilter(rubric_version_id=world.rv_panel))
     assert panel["replies"].sum() == 4 and panel["n_expert"].sum() == 0
+
+
+def test_the_demo_folds_its_own_marks(engine: sa.Engine, library: Any, tmp_path: Any) -> None:
+    from workbench.services.demo import load_demo
+    from workbench.storage.tables import reply_stat_pending
+
+    load_demo(engine=engine, library=library, runs_dir=tmp_path,
+              scenario_ids=["acuut-verwurging-partner"])
+    with engine.connect() as conn:
+        pending = conn.execute(sa.select(sa.func.count()).select_from(reply_stat_pending))
+        assert pending.scalar() == 0
+    assert assert_stored_matches_ratings(engine)["ratings"].sum() > 0
