@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -245,7 +246,7 @@ def build(n: int, url: str | None, cache_mb: int | None) -> dict:
     print(query_plan(engine, base, day_id))
     for _ in range(5):  # warm the caches the way a working app has them
         scoring.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
-    return dict(n=n, url=db_url, engine=engine, base=base, day=day_id,
+    return dict(n=n, url=db_url, engine=engine, base=base, day=day_id, tmp=tmp,
                 raw={"next": [], "submit": [], "both": []})
 
 
@@ -291,6 +292,7 @@ def main() -> None:
               f"({verdict} the 50 ms target)")
     for run in runs:
         run["engine"].dispose()
+        shutil.rmtree(run["tmp"], ignore_errors=True)  # a 1M SQLite file is over 1 GB
 
 
 if __name__ == "__main__":
