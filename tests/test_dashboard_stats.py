@@ -16,11 +16,8 @@ from tests.curation_support import build_world, full_values
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
 from workbench.services import adjudication, withdrawal
 from workbench.services.adjudication import Decision
-from workbench.services.dashboard_queries import (
-    apply_pending_statistics,
-    reply_cube,
-    stored_criterion_sums,
-)
+from workbench.services.dashboard_detail import criterion_sums as stored_criterion_sums
+from workbench.services.dashboard_queries import apply_pending_statistics, reply_cube
 from workbench.storage import repo
 from workbench.storage.dashboard_sql import (
     PROMPT_VERSION,

@@ -221,14 +221,12 @@ def agreement(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.Rubr
         names.update(m.names)
     audience = {m.id: m.audience for m in meta.values()}
     nominal = {k for k, level in levels.items() if level == "nominal"}
-    points = [
+    columns = ["turn_id", "rater_id", "criterion", "value", "rubric_version_id"]
+    points = [  # plain tuples: a namedtuple per rating cost a third of the table's time
         RatingPoint(item_id=int(turn), rater_id=int(rater), criterion=crit,
                     value=bool(value) if crit in nominal else int(value),
                     group=audience.get(int(rv), ""))
-        for turn, rater, crit, value, rv in zip(
-            sample["turn_id"].tolist(), sample["rater_id"].tolist(),
-            sample["criterion"].tolist(), sample["value"].tolist(),
-            sample["rubric_version_id"].tolist(), strict=True)
+        for turn, rater, crit, value, rv in sample[columns].itertuples(index=False, name=None)
     ]
     present = list(dict.fromkeys(sample["criterion"]))
     criteria = {k: levels.get(k, "ordinal") for k in present}

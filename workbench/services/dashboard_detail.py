@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench.services.dashboard_queries import stored_criterion_sums
+from workbench.services.dashboard_queries import stored_filter
 from workbench.storage.dashboard_sql import (
     ALL,
     PROMPT_VERSION,
@@ -28,15 +28,25 @@ from workbench.storage.dashboard_sql import (
     reply_conditions,
     worst_value,
 )
+from workbench.storage.tables import dashboard_criterion_cube
 
 
 def criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: Sequence[str]
                    ) -> pd.DataFrame:
     """Per (snapshot, criterion): how many ratings scored it and their sum (rating level),
     from the stored criterion cube (storage/dashboard_stats.py keeps it current)."""
+    cols = ["scenario_snapshot_id", "criterion", "n", "s"]
     if not criteria:
-        return pd.DataFrame(columns=["scenario_snapshot_id", "criterion", "n", "s"])
-    frame = stored_criterion_sums(conn, filt, list(criteria))
+        return pd.DataFrame(columns=cols)
+    d = dashboard_criterion_cube
+    conds = stored_filter(d, filt)
+    if filt.rubric_version_id is not None:
+        conds.append(d.c.rubric_version_id == filt.rubric_version_id)
+    q = (sa.select(d.c.scenario_snapshot_id, d.c.criterion, sa.func.sum(d.c.n).label("n"),
+                   sa.func.sum(d.c.s).label("s"))
+         .where(*conds, d.c.criterion.in_(list(criteria)))
+         .group_by(d.c.scenario_snapshot_id, d.c.criterion).having(sa.func.sum(d.c.n) > 0))
+    frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=cols)
     frame[["n", "s"]] = frame[["n", "s"]].apply(pd.to_numeric).astype(float)
     return frame
 

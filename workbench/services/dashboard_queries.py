@@ -34,7 +34,6 @@ from workbench.storage.tables import (
     RubricVersion,
     ScenarioSnapshot,
     TrainingDay,
-    dashboard_criterion_cube,
     dashboard_cube,
     reply_stat_pending,
 )
@@ -147,21 +146,6 @@ def reply_cube(conn: sa.Connection, filt: DashboardFilter) -> pd.DataFrame:
     for name in CUBE_KEYS:
         frame[name] = frame[name].astype("Int64")
     return frame
-
-
-def stored_criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: list[str]
-                          ) -> pd.DataFrame:
-    """Per (snapshot, criterion): ratings that scored it and their sum, from the stored cube."""
-    d = dashboard_criterion_cube
-    conds = stored_filter(d, filt)
-    if filt.rubric_version_id is not None:
-        conds.append(d.c.rubric_version_id == filt.rubric_version_id)
-    q = (sa.select(d.c.scenario_snapshot_id, d.c.criterion, sa.func.sum(d.c.n).label("n"),
-                   sa.func.sum(d.c.s).label("s"))
-         .where(*conds, d.c.criterion.in_(criteria))
-         .group_by(d.c.scenario_snapshot_id, d.c.criterion).having(sa.func.sum(d.c.n) > 0))
-    return pd.DataFrame(conn.execute(q).mappings().all(),
-                        columns=["scenario_snapshot_id", "criterion", "n", "s"])
 
 
 def snapshots_at_risk(snapshots: dict[int, SnapshotMeta], risk: RiskLevel | str) -> list[int]:
