@@ -33,7 +33,7 @@ from workbench.bots.faults import (
     refused_base_url,
     sample_request,
 )
-from workbench.bots.openai_compat import parse_retry_after
+from workbench.bots.wire import parse_retry_after
 from workbench.domain.enums import BotErrorKind
 
 REQUEST = sample_request("Mijn man slaat me", system_prompt="Je bent een hulpzame bot.")
@@ -369,10 +369,10 @@ def test_every_client_shares_one_verifying_tls_context(fault_server: FaultServer
     the shared context must still verify certificates and host names like httpx's default."""
     import ssl
 
-    from workbench.bots.openai_compat import _tls_context
+    from workbench.bots.wire import tls_context
 
-    context = _tls_context()
-    assert context is _tls_context()
+    context = tls_context()
+    assert context is tls_context()
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 0  # a CA bundle is loaded
 

@@ -8,12 +8,9 @@ visible and testable, and lets us refuse to retry once text has reached the user
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import functools
 import json
 import logging
 import os
-import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -36,6 +33,7 @@ from workbench.bots.base import (
     StreamCut,
     StreamMeta,
 )
+from workbench.bots.wire import parse_retry_after, tls_context
 from workbench.domain.enums import BotKind
 
 logger = logging.getLogger(__name__)
@@ -45,16 +43,6 @@ LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore
 # Parameters go into the request body as given (temperature, top_k for vLLM...); these the
 # bot sets itself.
 _RESERVED_PARAMETERS = frozenset({"model", "messages", "stream", "stream_options", "n"})
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One certificate-verifying TLS context for every client in the process.
-
-    httpx builds a new one per client and loads the CA bundle each time: about 45 ms of CPU,
-    paid again for every event loop's client, so the first requests of each batch run waited
-    for it. Same settings as httpx's own default (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    return httpx.create_ssl_context(trust_env=True)
 
 
 class _Secret:
@@ -126,27 +114,6 @@ def _short(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from `retry-after-ms`, `Retry-After: <seconds>` or `Retry-After: <date>`."""
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
 class OpenAICompatBot(BaseBot):
     """Streams replies from an OpenAI-compatible `/chat/completions` endpoint."""
 
@@ -189,7 +156,7 @@ class OpenAICompatBot(BaseBot):
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(
             **self._client_options(),
-            http_client=openai.DefaultHttpxClient(timeout=self._timeout, verify=_tls_context()),
+            http_client=openai.DefaultHttpxClient(timeout=self._timeout, verify=tls_context()),
         )
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.AsyncOpenAI
@@ -230,7 +197,7 @@ class OpenAICompatBot(BaseBot):
             client = openai.AsyncOpenAI(
                 **self._client_options(),
                 http_client=openai.DefaultAioHttpClient(timeout=self._timeout,
-                                                        verify=_tls_context()),
+                                                        verify=tls_context()),
             )
             self._async_clients[loop] = client
         return client
