@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbench.domain.enums import Group, Role  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
-from workbench.services.dashboard import build_dashboard  # noqa: E402
+from workbench.services.dashboard._dashboard import build_dashboard  # noqa: E402
 from workbench.storage import repo  # noqa: E402
 from workbench.storage.dashboard_stats import rebuild  # noqa: E402
 from workbench.storage.db import make_engine, migrate, session_scope  # noqa: E402
@@ -278,8 +278,8 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
 
 def breakdown(engine: sa.Engine) -> str:
     """Seconds per part of build_dashboard, to see where the time goes."""
-    from workbench.services import dashboard as dash
-    from workbench.services import dashboard_queries as dq
+    from workbench.services.dashboard import _dashboard as dash
+    from workbench.services.dashboard import _queries as dq
 
     filt = dq.DashboardFilter()
     parts = []
@@ -341,7 +341,7 @@ def main() -> None:
     ap.add_argument("--only", choices=("sqlite", "postgres"))
     args = ap.parse_args()
     # Load the Dutch scrubber (seconds, once per process) before any timing.
-    from workbench.services.dashboard import excerpt
+    from workbench.services.dashboard._dashboard import excerpt
 
     excerpt("Bel Jan de Vries op 06-12345678.")
     if args.only != "postgres":

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbench.domain.enums import ConversationKind, Group, Role  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
-from workbench.services import scoring  # noqa: E402
+from workbench.services.training import _scoring as scoring  # noqa: E402
 from workbench.storage import repo  # noqa: E402
 from workbench.storage.dashboard_stats import rebuild  # noqa: E402
 from workbench.storage.db import (  # noqa: E402

@@ -14,12 +14,12 @@ from workbench.bots.base import split_words
 from workbench.bots.faults import FaultyChatApp
 from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, RatingSource, RatingStatus, Role
-from workbench.services import eval_queries as q
-from workbench.services.alignment_report import TrustThresholds
-from workbench.services.bots import add_target
-from workbench.services.compare import compare_runs
-from workbench.services.runs import create_run, execute_run
+from workbench.services.evaluation._alignment import TrustThresholds
+from workbench.services.evaluation._compare import compare_runs
+from workbench.services.evaluation._runs import create_run, execute_run
+from workbench.services.targets._targets import add_target
 from workbench.storage import repo
+from workbench.storage import repo_eval as q
 
 # Every one of these has a scripted turn that expects 112.
 ACUTE = ["acuut-doodsbedreiging-als-ik-wegga", "acuut-ex-met-mes-voor-de-deur",

@@ -14,9 +14,11 @@ from sqlmodel import select
 from tests import builders
 from tests.curation_support import PANEL_TEXT, World, build_world, full_values
 from workbench.domain.enums import CurationState
-from workbench.services import adjudication, agreement, curation
-from workbench.services.adjudication import Decision
-from workbench.services.curation import ConflictError, CurationError
+from workbench.services.curation import _adjudication as adjudication
+from workbench.services.curation import _agreement as agreement
+from workbench.services.curation import _curation as curation
+from workbench.services.curation._adjudication import Decision
+from workbench.services.curation._curation import ConflictError, CurationError
 from workbench.storage.db import session_scope
 from workbench.storage.tables import (
     Adjudication,

@@ -22,7 +22,7 @@ from workbench.domain.readiness import (
     parse_gate,
 )
 from workbench.domain.stats import mean_ci_normal, wilson_interval
-from workbench.services.dashboard import (
+from workbench.services.dashboard._dashboard import (
     DashboardFilter,
     build_dashboard,
     filter_options,
@@ -360,8 +360,8 @@ PAGE = "app_pages/dashboard.py"
 def test_page_renders_for_a_manager_without_transcripts(settings: Any, library: Any,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.training_support import signed_in_app, staff, texts
-    from workbench.services import dashboard
     from workbench.services.context import get_engine
+    from workbench.services.dashboard import _dashboard as dashboard
 
     # The real scrubber is tested above; loading it takes seconds of the page's timeout.
     monkeypatch.setattr(dashboard, "scrub_text", cheap_scrub)

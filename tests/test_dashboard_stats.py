@@ -14,10 +14,11 @@ from alembic import command
 from tests import builders
 from tests.curation_support import build_world, full_values
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
-from workbench.services import adjudication, withdrawal
-from workbench.services.adjudication import Decision
-from workbench.services.dashboard_detail import criterion_sums as stored_criterion_sums
-from workbench.services.dashboard_queries import apply_pending_statistics, reply_cube
+from workbench.services.curation import _adjudication as adjudication
+from workbench.services.curation import _withdrawal as withdrawal
+from workbench.services.curation._adjudication import Decision
+from workbench.services.dashboard._detail import criterion_sums as stored_criterion_sums
+from workbench.services.dashboard._queries import apply_pending_statistics, reply_cube
 from workbench.storage import repo
 from workbench.storage.dashboard_sql import (
     PROMPT_VERSION,
@@ -219,7 +220,7 @@ def test_stored_statistics_per_rubric_version_match_with_two_audiences(
 
 
 def test_the_demo_folds_its_own_marks(engine: sa.Engine, library: Any, tmp_path: Any) -> None:
-    from workbench.services.demo import load_demo
+    from workbench.services.demo._demo import load_demo
     from workbench.storage.tables import reply_stat_pending
 
     load_demo(engine=engine, library=library, runs_dir=tmp_path,

@@ -21,9 +21,9 @@ from workbench import __version__
 from workbench.domain.enums import ConversationKind, Group, PairwiseChoice, Role, TurnRole
 from workbench.domain.export_formats import ExportFormat
 from workbench.domain.privacy import ScrubResult
-from workbench.services.export import ExportOptions, ResidualPIIError, export, preview
-from workbench.services.export_select import ExportFilters
-from workbench.services.export_write import ExportTargetError, sha256
+from workbench.services.export._export import ExportOptions, ResidualPIIError, export, preview
+from workbench.services.export._select import ExportFilters
+from workbench.services.export._write import ExportTargetError, sha256
 from workbench.storage import repo
 from workbench.storage.db import make_engine, migrate, session_scope
 from workbench.storage.repo_curation import withdraw_participant_rows
@@ -241,7 +241,7 @@ class MissesPhones:
 
 def test_gate_stops_export_with_residual_pii(seeded, tmp_path: Path, monkeypatch) -> None:
     from workbench.domain.privacy import get_scrubber
-    from workbench.services import export_scrub
+    from workbench.services.export import _scrub as export_scrub
 
     engine, ids = seeded
     monkeypatch.setattr(export_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
@@ -273,7 +273,7 @@ def test_cli_gate_and_allow_residual(seeded, settings, tmp_path: Path, monkeypat
     from workbench import cli_commands  # noqa: F401
     from workbench.cli import app
     from workbench.domain.privacy import get_scrubber
-    from workbench.services import export_scrub
+    from workbench.services.export import _scrub as export_scrub
 
     engine, _ = seeded
     monkeypatch.setattr("workbench.cli_export._engine", lambda: engine)
@@ -358,8 +358,8 @@ def test_preview_shows_scrubbed_records(seeded) -> None:
 ], ids=str)
 def test_fast_selection_equals_curations(seeded, args: dict[str, Any]) -> None:
     """The export reads examples with column queries; curation's ORM version is the reference."""
-    from workbench.services.curation_export import curated_examples_for_export
-    from workbench.services.export_examples import load_examples
+    from workbench.services.curation._examples import curated_examples_for_export
+    from workbench.services.export._examples import load_examples
 
     engine, _ = seeded
     ours = load_examples(engine=engine, **args)
@@ -367,8 +367,8 @@ def test_fast_selection_equals_curations(seeded, args: dict[str, Any]) -> None:
 
 
 def test_every_format_on_both_databases(engine, library, tmp_path: Path) -> None:
-    from workbench.services.curation_export import curated_examples_for_export
-    from workbench.services.export_examples import load_examples
+    from workbench.services.curation._examples import curated_examples_for_export
+    from workbench.services.export._examples import load_examples
 
     seed_export_data(engine, library)
     assert load_examples(engine=engine) == curated_examples_for_export(engine=engine)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from tests.test_export import seed_export_data
 from workbench.domain import export_formats as ef
 from workbench.domain.export_formats import Example, ExportFormat, Msg
-from workbench.services.export import ExportOptions, export
+from workbench.services.export._export import ExportOptions, export
 
 ROLES = {"system", "user", "assistant"}
 

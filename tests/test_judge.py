@@ -16,12 +16,16 @@ from workbench.bots.reference import ReferenceBot
 from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, RatingSource, Role
 from workbench.domain.scoring import score
-from workbench.services import eval_queries as q
-from workbench.services.bots import add_target
-from workbench.services.judge import JudgeItem, ajudge_turns, judge_reasons, judge_run
-from workbench.services.judge_prompt import InvalidJudgement, parse_judgement, template_sha
-from workbench.services.runs import create_run, execute_run
+from workbench.services.evaluation._judge import JudgeItem, ajudge_turns, judge_reasons, judge_run
+from workbench.services.evaluation._judge_prompt import (
+    InvalidJudgement,
+    parse_judgement,
+    template_sha,
+)
+from workbench.services.evaluation._runs import create_run, execute_run
+from workbench.services.targets._targets import add_target
 from workbench.storage import repo
+from workbench.storage import repo_eval as q
 from workbench.storage.db import make_engine, migrate
 from workbench.storage.tables import AuditEvent, Participant, Rating
 
@@ -92,7 +96,7 @@ def make_run(engine, library, tmp_path: Path, server: RunningServer) -> str:  # 
 def sqlite_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     eng = make_engine(f"sqlite:///{tmp_path / 'judge.db'}")
     migrate(eng)
-    from workbench.services.bots import list_targets
+    from workbench.services.targets._targets import list_targets
 
     list_targets(engine=eng)  # creates the reference target
     yield eng
@@ -101,7 +105,7 @@ def sqlite_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_valid_answers_become_judge_ratings_and_rerun_is_idempotent(
         engine, library, tmp_path, judge_server) -> None:
-    from workbench.services.bots import list_targets
+    from workbench.services.targets._targets import list_targets
 
     server, fake = judge_server
     list_targets(engine=engine)
@@ -180,8 +184,8 @@ def test_a_rating_written_meanwhile_is_kept(sqlite_engine, library, tmp_path,
                                             judge_server) -> None:
     """Two runs of the same judge at once: the bulk insert hits the UNIQUE constraint and the
     one-by-one upsert keeps the first rating."""
-    from workbench.services.judge import _Outcome, _store, ensure_judge_rater
-    from workbench.services.judge_prompt import Judgement
+    from workbench.services.evaluation._judge import _Outcome, _store, ensure_judge_rater
+    from workbench.services.evaluation._judge_prompt import Judgement
 
     server, _ = judge_server
     run_id = make_run(sqlite_engine, library, tmp_path, server)

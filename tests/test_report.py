@@ -23,8 +23,8 @@ from tests.test_dashboard import build_world, cheap_scrub
 from workbench import cli_report  # noqa: F401  (registers `report` on the app)
 from workbench.cli import app
 from workbench.services.context import get_engine
-from workbench.services.dashboard import build_dashboard
-from workbench.services.report import plotly_bundle, render
+from workbench.services.dashboard._dashboard import build_dashboard
+from workbench.services.dashboard._report import plotly_bundle, render
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Turn
 
@@ -62,7 +62,7 @@ def filled(settings: Any, library: Any) -> tuple[sa.Engine, Any]:
 
 def test_cli_writes_one_self_contained_file_with_the_verdict(
         filled: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbench.services import dashboard
+    from workbench.services.dashboard import _dashboard as dashboard
 
     # The real scrubber is tested in test_dashboard; here it would only cost seconds.
     monkeypatch.setattr(dashboard, "scrub_text", cheap_scrub)

@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 from workbench.bots import BotError
 from workbench.bots.faults import Fault, FaultAction
 from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, TurnStatus
-from workbench.services import conversations as conv_svc
-from workbench.services.bots import add_target, list_targets
-from workbench.services.replay import import_transcripts
-from workbench.services.runs import create_run, execute_run
+from workbench.services.evaluation._replay import import_transcripts
+from workbench.services.evaluation._runs import create_run, execute_run
+from workbench.services.targets._targets import add_target, list_targets
+from workbench.services.training import _conversations as conv_svc
 from workbench.storage.tables import Conversation, ScenarioSnapshot, Turn
 
 SCENARIOS = ["acuut-verwurging-partner", "info-wat-doet-veilig-thuis-blijft-dit-anoniem",
@@ -184,7 +184,7 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
 
 
 def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
-    from workbench.services.run_writer import turn_row
+    from workbench.services.evaluation._run_writer import turn_row
 
     row = turn_row(conversation_id=1, index=0, role="user", content="hoi")
     assert row["status"] == "ok" and row["parameters"] == {} and row["withdrawn"] is False

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.services import auth
+from workbench.services.accounts import _auth as auth
 from workbench.services.context import get_engine
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

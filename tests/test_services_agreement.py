@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from tests import builders
 from workbench.domain.agreement import NO_VARIATION, alpha
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
-from workbench.services import agreement
+from workbench.services.curation import _agreement as agreement
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Rating, TrainingDay

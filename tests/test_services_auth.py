@@ -16,7 +16,8 @@ from tests.training_support import (
     staff,
 )
 from workbench.domain.enums import Group, Role
-from workbench.services import auth, training_days
+from workbench.services.accounts import _auth as auth
+from workbench.services.training import _days as training_days
 from workbench.storage.tables import JoinCode, LoginAttempt, Participant, utcnow
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

@@ -18,16 +18,14 @@ from workbench.domain.enums import (
     PairwiseChoice,
     RatingStatus,
 )
-from workbench.services import (
-    bots,
-    conversations,
-    pairwise,
-    roleplay,
-    scoring,
-    scripted,
-    training_days,
-)
 from workbench.services.errors import UserError
+from workbench.services.targets import _targets as bots
+from workbench.services.training import _conversations as conversations
+from workbench.services.training import _days as training_days
+from workbench.services.training import _pairwise as pairwise
+from workbench.services.training import _roleplay as roleplay
+from workbench.services.training import _scoring as scoring
+from workbench.services.training import _scripted as scripted
 from workbench.storage.tables import (
     Conversation,
     PairwiseJudgement,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from workbench.services.snapshots import scenario_of
 from workbench.storage import repo
 from workbench.storage.db import make_engine, migrate
+from workbench.storage.snapshots import scenario_of
 
 
 def test_a_reset_database_reusing_ids_never_gets_another_scenario(tmp_path, library) -> None:

@@ -130,13 +130,13 @@ def test_language_switch_is_stored_on_the_participant(eng) -> None:  # type: ign
     assert at.title[0].value == "Welcome, exp"
     again = signed_in_app(user.__class__(**{**user.__dict__, "language": "en"}))
     assert again.title[0].value == "Welcome, exp"
-    from workbench.services import auth
+    from workbench.services.accounts import _auth as auth
 
     assert auth.sign_in(engine=eng, code="exp", password=PASSWORD).language == "en"
 
 
 def test_oidc_identity_maps_to_an_existing_staff_account(eng) -> None:  # type: ignore[no-untyped-def]
-    from workbench.services import auth
+    from workbench.services.accounts import _auth as auth
 
     auth.create_staff(engine=eng, code="jan@example.org", role=Role.manager, password=None)
     auth_secrets = {"redirect_uri": "http://127.0.0.1/oauth2callback", "cookie_secret": "x",
@@ -157,7 +157,7 @@ def test_oidc_identity_maps_to_an_existing_staff_account(eng) -> None:  # type: 
 
 
 def test_demo_data_is_marked_on_every_page(eng, library, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from workbench.services.demo import load_demo
+    from workbench.services.demo._demo import load_demo
 
     user = staff(eng, "user-demo-check", Role.facilitator)
     assert "DEMO" not in texts(signed_in_app(user))

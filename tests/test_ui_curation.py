@@ -12,8 +12,9 @@ from tests.curation_support import PANEL_TEXT, World, build_world
 from tests.test_curation import accept_all, rating_rows, texts_of
 from tests.training_support import app, button, texts
 from workbench.domain.enums import CurationState, Role
-from workbench.services import adjudication, curation
 from workbench.services.context import get_engine
+from workbench.services.curation import _adjudication as adjudication
+from workbench.services.curation import _curation as curation
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Adjudication
 from workbench.ui import registry

@@ -15,7 +15,9 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import Role, TrainingDayStatus
-from workbench.services import auth, bots, training_days
+from workbench.services.accounts import _auth as auth
+from workbench.services.targets import _targets as bots
+from workbench.services.training import _days as training_days
 from workbench.storage.tables import JoinCode, TrainingDay
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

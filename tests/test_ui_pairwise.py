@@ -13,7 +13,7 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import PairwiseChoice
-from workbench.services import pairwise
+from workbench.services.training import _pairwise as pairwise
 from workbench.storage.tables import PairwiseJudgement, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

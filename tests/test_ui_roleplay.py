@@ -15,8 +15,8 @@ from tests.training_support import (
 )
 from workbench.bots.base import BaseBot, ConnectionRefused
 from workbench.domain.enums import BotKind, ConversationStatus, RatingStatus, TurnRole
-from workbench.services import auth
-from workbench.services import conversations as conversations_service
+from workbench.services.accounts import _auth as auth
+from workbench.services.training import _conversations as conversations_service
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

@@ -18,7 +18,7 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import ConversationKind, RatingStatus, Role
-from workbench.services import scoring
+from workbench.services.training import _scoring as scoring
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")

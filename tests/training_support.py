@@ -12,7 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from workbench.domain.enums import Role
 from workbench.domain.library import Library
-from workbench.services import auth, bots, conversations, roleplay, training_days
+from workbench.services.accounts import _auth as auth
+from workbench.services.targets import _targets as bots
+from workbench.services.training import _conversations as conversations
+from workbench.services.training import _days as training_days
+from workbench.services.training import _roleplay as roleplay
 
 APP = Path(__file__).resolve().parent.parent / "workbench" / "ui" / "streamlit_app.py"
 PASSWORD = "lang-genoeg-wachtwoord"

@@ -50,7 +50,7 @@ def add(
                                      help="No password: the account signs in through OIDC only."),
 ) -> None:
     """Create a staff account; the password is hashed with argon2id, never stored as is."""
-    from workbench.services import auth
+    from workbench.services.accounts import _auth as auth
 
     password = None if no_password else _read_password(password_stdin)
     try:
@@ -68,7 +68,7 @@ def password(
                                         help="Read the password from the first line of stdin."),
 ) -> None:
     """Set a new password for a staff account."""
-    from workbench.services import auth
+    from workbench.services.accounts import _auth as auth
 
     try:
         auth.set_password(engine=_engine(), code=code, password=_read_password(password_stdin))
@@ -81,7 +81,7 @@ def password(
 @account_app.command("list")
 def list_accounts() -> None:
     """List the staff accounts (user name, role, language)."""
-    from workbench.services import auth
+    from workbench.services.accounts import _auth as auth
 
     for user in auth.list_staff(engine=_engine()):
         typer.echo(f"{user.code}\t{user.role}\t{user.language}")  # tab-separated, for scripts

@@ -58,9 +58,9 @@ def export_cmd(
     actor: str = typer.Option(None, help="Who exports (default cli:<login name>)."),
 ) -> None:
     """Write a scrubbed export with manifest.json; prints the folder last."""
-    from workbench.services.export import ExportOptions, ResidualPIIError, export
-    from workbench.services.export_select import ExportFilters
-    from workbench.services.export_write import ExportTargetError
+    from workbench.services.export._export import ExportOptions, ResidualPIIError, export
+    from workbench.services.export._select import ExportFilters
+    from workbench.services.export._write import ExportTargetError
 
     filters = ExportFilters(
         training_day_id=training_day, states=tuple(state) if state else None,

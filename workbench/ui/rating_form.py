@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 import streamlit as st
 
-from workbench.services import scoring
 from workbench.services.errors import UserError
-from workbench.services.scoring import RatingInput, ScoringItem
+from workbench.services.training import _scoring as scoring
+from workbench.services.training._scoring import RatingInput, ScoringItem
 from workbench.ui.components import elapsed, rubric_fields, show_error
 from workbench.ui.i18n import t
 

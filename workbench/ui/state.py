@@ -13,7 +13,7 @@ import streamlit as st
 
 from workbench.config import get_settings
 from workbench.domain.library import Library
-from workbench.services import auth
+from workbench.services.accounts import _auth as auth
 from workbench.ui.i18n import SESSION_KEY as LANGUAGE_KEY
 
 USER_KEY = "auth_participant_id"

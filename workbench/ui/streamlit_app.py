@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.services import auth
+from workbench.services.accounts import _auth as auth
 from workbench.ui import registry, state
 from workbench.ui.i18n import LANGUAGES, current_language, t
 
@@ -30,7 +30,7 @@ def _adopt_oidc_identity() -> None:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _demo_present() -> bool:
-    from workbench.services.demo import has_demo_data
+    from workbench.services.demo._demo import has_demo_data
 
     return has_demo_data(engine=state.engine())
 

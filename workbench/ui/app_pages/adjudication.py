@@ -8,8 +8,10 @@ import statistics
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import adjudication, curation, training_days
+from workbench.services.curation import _adjudication as adjudication
+from workbench.services.curation import _curation as curation
 from workbench.services.errors import UserError
+from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import chat, show_error
 from workbench.ui.guard import require_role

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import BotKind, Role
-from workbench.services import bots, training_days
+from workbench.services.targets import _targets as bots
+from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import baseline_label
 from workbench.ui.guard import require_role

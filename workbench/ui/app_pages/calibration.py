@@ -9,7 +9,9 @@ import streamlit as st
 
 from workbench.domain.agreement import RELIABLE, TENTATIVE, format_alpha
 from workbench.domain.enums import Group, Role
-from workbench.services import agreement, curation, training_days
+from workbench.services.curation import _agreement as agreement
+from workbench.services.curation import _curation as curation
+from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t

@@ -7,8 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
-from workbench.services import curation, training_days
+from workbench.services.curation import _curation as curation
 from workbench.services.errors import UserError
+from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import show_error
 from workbench.ui.guard import require_role

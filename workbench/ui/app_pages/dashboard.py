@@ -13,7 +13,7 @@ import streamlit as st
 from workbench.config import get_settings
 from workbench.domain.enums import Role
 from workbench.domain.readiness import ConditionStatus, GateVerdict
-from workbench.services.dashboard import (
+from workbench.services.dashboard._dashboard import (
     AGREEMENT_MAX_ITEMS,
     COVERAGE_MIN_REPLIES,
     Dashboard,
@@ -21,8 +21,8 @@ from workbench.services.dashboard import (
     build_dashboard,
     filter_options,
 )
-from workbench.services.dashboard_figures import all_figures, tr
-from workbench.services.report import render
+from workbench.services.dashboard._figures import all_figures, tr
+from workbench.services.dashboard._report import render
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, t

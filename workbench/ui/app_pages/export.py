@@ -10,10 +10,10 @@ import streamlit as st
 from workbench.config import get_settings
 from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
 from workbench.domain.export_formats import ExportFormat
-from workbench.services import export_views
-from workbench.services.export import ExportOptions, ResidualPIIError, export, preview
-from workbench.services.export_select import ExportFilters
-from workbench.services.export_write import ExportTargetError
+from workbench.services.export import _views as export_views
+from workbench.services.export._export import ExportOptions, ResidualPIIError, export, preview
+from workbench.services.export._select import ExportFilters
+from workbench.services.export._write import ExportTargetError
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t

@@ -7,8 +7,9 @@ from datetime import date
 import streamlit as st
 
 from workbench.domain.enums import Audience, Role
-from workbench.services import auth, training_days
+from workbench.services.accounts import _auth as auth
 from workbench.services.errors import UserError
+from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import show_error
 from workbench.ui.guard import require_role

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import alignment_report as ar
+from workbench.services.evaluation import _alignment as ar
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import pairwise
+from workbench.services.training import _pairwise as pairwise
 from workbench.ui import state
 from workbench.ui.components import chat
 from workbench.ui.guard import require_role

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import withdrawal
+from workbench.services.curation import _withdrawal as withdrawal
 from workbench.services.errors import UserError
 from workbench.ui import state
 from workbench.ui.components import show_error

@@ -10,9 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import ConversationStatus, Role
-from workbench.services import conversations, pii_check, roleplay, scoring
 from workbench.services.errors import UserError
-from workbench.services.scoring import RatingInput
+from workbench.services.training import _conversations as conversations
+from workbench.services.training import _pii_check as pii_check
+from workbench.services.training import _roleplay as roleplay
+from workbench.services.training import _scoring as scoring
+from workbench.services.training._scoring import RatingInput
 from workbench.ui import state
 from workbench.ui.components import (
     baseline_label,

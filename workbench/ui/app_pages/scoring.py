@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import scoring, training_days
+from workbench.services.training import _days as training_days
+from workbench.services.training import _scoring as scoring
 from workbench.ui import state
 from workbench.ui.components import chat, elapsed
 from workbench.ui.guard import require_role

@@ -6,8 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role, TurnRole
-from workbench.services import conversations, scoring, scripted, training_days
 from workbench.services.errors import UserError
+from workbench.services.training import _conversations as conversations
+from workbench.services.training import _days as training_days
+from workbench.services.training import _scoring as scoring
+from workbench.services.training import _scripted as scripted
 from workbench.ui import state
 from workbench.ui.components import (
     baseline_label,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.services import auth
+from workbench.services.accounts import _auth as auth
 from workbench.ui import state
 from workbench.ui.i18n import t
 

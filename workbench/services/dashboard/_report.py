@@ -1,0 +1,249 @@
+"""The static board report: one self-contained HTML file with the dashboard's figures and the
+readiness verdict, readable offline (plotly.js inlined; no external script, style, font or URL).
+
+plotly.js itself contains URL strings in its code (map tiles, an SVG namespace); they are only
+used by trace types the report does not draw, so the browser loads nothing. Every other part of
+the file is checked for URLs at render time and any scheme is stripped (`_defang`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly.offline
+import sqlalchemy as sa
+
+from workbench.domain.readiness import GateReport
+from workbench.services.dashboard._dashboard import (
+    AGREEMENT_MAX_ITEMS,
+    Dashboard,
+    DashboardFilter,
+    build_dashboard,
+    filter_options,
+)
+from workbench.services.dashboard._figures import all_figures, category, tr
+
+LANGUAGES = ("nl", "en")
+
+REPORT_TEXT: dict[str, dict[str, str]] = {
+    "title": {"nl": "Chatbot Veilig Thuis — kwaliteit en gereedheid",
+              "en": "Veilig Thuis chatbot — quality and readiness"},
+    "made": {"nl": "Gemaakt op", "en": "Generated on"},
+    "scope": {"nl": "Selectie", "en": "Selection"},
+    "all_days": {"nl": "alle trainingsdagen", "en": "all training days"},
+    "day": {"nl": "trainingsdag", "en": "training day"},
+    "counts": {"nl": "{replies} beoordeelde antwoorden, {ratings} beoordelingen",
+               "en": "{replies} scored replies, {ratings} ratings"},
+    "demo": {"nl": "Let op: bevat demogegevens van gesimuleerde beoordelaars ({n} antwoorden).",
+             "en": "Note: contains demo data from simulated raters ({n} replies)."},
+    "readiness": {"nl": "Gereedheid", "en": "Readiness"},
+    "headline": {"nl": "Nieuwste promptversie ‘{label}’: {verdict}",
+                 "en": "Newest prompt version ‘{label}’: {verdict}"},
+    "condition": {"nl": "Voorwaarde", "en": "Condition"},
+    "status": {"nl": "Status", "en": "Status"},
+    "numbers": {"nl": "Cijfers", "en": "Numbers"},
+    "older": {"nl": "Eerdere promptversies", "en": "Earlier prompt versions"},
+    "version": {"nl": "Promptversie", "en": "Prompt version"},
+    "verdict": {"nl": "Oordeel", "en": "Verdict"},
+    "trend": {"nl": "Verloop", "en": "Trend"},
+    "breakdown": {"nl": "Uitsplitsing", "en": "Breakdown"},
+    "criteria": {"nl": "Criteria per scenario", "en": "Criteria per scenario"},
+    "agreement": {"nl": "Overeenstemming", "en": "Agreement"},
+    "coverage": {"nl": "Dekking", "en": "Coverage"},
+    "gaps": {"nl": "Te weinig beoordeelde antwoorden (minder dan {n})",
+             "en": "Too few scored replies (fewer than {n})"},
+    "no_gaps": {"nl": "Elke categorie heeft genoeg beoordeelde antwoorden.",
+                "en": "Every category has enough scored replies."},
+    "examples": {"nl": "Nieuwste antwoorden die onveilig werden genoemd (geschoonde fragmenten)",
+                 "en": "Newest replies called unsafe (scrubbed excerpts)"},
+    "scenario": {"nl": "Scenario", "en": "Scenario"},
+    "mean": {"nl": "Gem.", "en": "Mean"},
+    "unsafe_votes": {"nl": "Onveilig (van)", "en": "Unsafe (of)"},
+    "excerpt": {"nl": "Fragment", "en": "Excerpt"},
+    "method": {"nl": "Werkwijze", "en": "Method"},
+    "method_text": {
+        "nl": "Eenheid is het antwoord, niet de beoordeling: n telt antwoorden. Alleen "
+              "ingediende beoordelingen door mensen tellen (geen LLM-beoordelaar). Een antwoord "
+              "is onveilig zodra één beoordelaar het onveilig vindt, tenzij een hoofdexpert het "
+              "anders besliste. Gemiddelden met een t-interval, aandelen met een Wilson-interval "
+              "(95%). De heatmap toont alleen de nieuwste promptversie. Overeenstemming op de "
+              "nieuwste {n} antwoorden met minstens twee beoordelingen. Fragmenten zijn "
+              "ingekort en ontdaan van persoonsgegevens.",
+        "en": "The unit is the reply, not the rating: n counts replies. Only submitted ratings "
+              "by people count (no LLM judge). A reply is unsafe as soon as one rater finds it "
+              "unsafe, unless a lead expert decided otherwise. Means with a t-interval, shares "
+              "with a Wilson interval (95%). The heatmap shows the newest prompt version only. "
+              "Agreement on the newest {n} replies with at least two ratings. Excerpts are "
+              "shortened and stripped of personal data."},
+}
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#222;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+.meta{color:#555}.demo{background:#fff4d6;border:1px solid #e0b84c;padding:.6rem 1rem}
+.verdict{font-size:1.3rem;font-weight:600;padding:.8rem 1rem;border-radius:6px;margin:1rem 0}
+.ready{background:#e3f4e4;border:1px solid #2e7d32}.not_ready{background:#fde8e8;
+border:1px solid #c62828}.not_enough_data{background:#eef0f3;border:1px solid #7a828c}
+table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border-bottom:1px solid #e3e3e3;
+padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f6f6f6}
+.s-met{color:#2e7d32;font-weight:600}.s-not_met{color:#c62828;font-weight:600}
+.s-not_enough_data{color:#555;font-weight:600}.fig{margin:1rem 0}
+"""
+
+# A scheme ("https://") or a protocol-relative start ("//host.tld") of a URL.
+_URL = re.compile(r"(?i)(?:\bhttps?:)?//(?=[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    verdict: str
+    replies: int
+
+
+def _defang(text: str) -> str:
+    """Drop URL schemes ("https://www.x.nl" → "www.x.nl"): the file must not point anywhere."""
+    return _URL.sub("", text)
+
+
+def _t(key: str, lang: str, **fmt: object) -> str:
+    text = REPORT_TEXT[key][lang]
+    return text.format(**fmt) if fmt else text
+
+
+def _esc(text: object) -> str:
+    return html.escape(_defang(str(text)))
+
+
+def _conditions_table(report: GateReport, lang: str) -> str:
+    rows = "".join(
+        f"<tr><td>{_esc(getattr(c.description, lang))}</td>"
+        f"<td class='s-{c.status.value}'>{_esc(tr(c.status.value, lang))}</td>"
+        f"<td>{_esc(getattr(c.explanation, lang))}</td></tr>"
+        for c in report.conditions)
+    return (f"<table><tr><th>{_t('condition', lang)}</th><th>{_t('status', lang)}</th>"
+            f"<th>{_t('numbers', lang)}</th></tr>{rows}</table>")
+
+
+def _readiness(d: Dashboard, lang: str) -> str:
+    head = d.headline
+    verdict = head.report.verdict.value
+    out = [f"<div class='verdict {verdict}' id='verdict' data-verdict='{verdict}'>"
+           f"{_esc(_t('headline', lang, label=head.label, verdict=tr(verdict, lang)))}</div>",
+           _conditions_table(head.report, lang)]
+    if len(d.readiness) > 1:
+        def statuses(r: GateReport) -> str:
+            return "; ".join(f"{c.id}: {tr(c.status.value, lang)}" for c in r.conditions)
+
+        rows = "".join(
+            f"<tr><td>{_esc(p.label)}</td><td>{_esc(tr(p.report.verdict.value, lang))}</td>"
+            f"<td>{_esc(statuses(p.report))}</td></tr>" for p in reversed(d.readiness[:-1]))
+        out.append(f"<h3>{_t('older', lang)}</h3><table><tr><th>{_t('version', lang)}</th>"
+                   f"<th>{_t('verdict', lang)}</th><th>{_t('condition', lang)}</th></tr>"
+                   f"{rows}</table>")
+    return "".join(out)
+
+
+def _gaps(coverage: pd.DataFrame, lang: str) -> str:
+    if coverage.empty:
+        return ""
+    few = coverage[~coverage["enough"]]
+    minimum = int(coverage["minimum"].iloc[0])
+    if few.empty:
+        return f"<p>{_t('no_gaps', lang)}</p>"
+    items = "".join(f"<li>{_esc(tr(r.dimension, lang))}: {_esc(category(r.value, lang))} "
+                    f"({int(r.replies)})</li>" for r in few.itertuples())
+    return f"<p>{_t('gaps', lang, n=minimum)}</p><ul>{items}</ul>"
+
+
+def _excerpts(frame: pd.DataFrame, lang: str) -> str:
+    if frame.empty:
+        return f"<p>{tr('no_data', lang)}</p>"
+    rows = "".join(
+        f"<tr><td>{_esc(r.scenario)}</td><td>{_esc(r.prompt_version)}</td>"
+        f"<td>{'' if pd.isna(r.mean) else f'{r.mean:.2f}'}</td>"
+        f"<td>{int(r.unsafe_ratings)} ({int(r.ratings)})</td><td>{_esc(r.excerpt)}</td></tr>"
+        for r in frame.itertuples())
+    return (f"<table><tr><th>{_t('scenario', lang)}</th><th>{_t('version', lang)}</th>"
+            f"<th>{_t('mean', lang)}</th><th>{_t('unsafe_votes', lang)}</th>"
+            f"<th>{_t('excerpt', lang)}</th></tr>{rows}</table>")
+
+
+def _figures_html(d: Dashboard, lang: str) -> dict[str, str]:
+    config = {"displaylogo": False, "responsive": True}
+    return {name: f"<div class='fig'>{fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=f'fig-{name}')}</div>"  # noqa: E501
+            for name, fig in all_figures(d, lang).items()}
+
+
+def render(d: Dashboard, *, lang: str = "nl", scope: str | None = None,
+           generated_at: datetime | None = None,
+           agreement_items: int = AGREEMENT_MAX_ITEMS) -> str:
+    """The report as one HTML string for a built dashboard."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    figs = _figures_html(d, lang)
+    demo = d.totals.get("demo_replies", 0)
+    body = [
+        f"<h1>{_t('title', lang)}</h1>",
+        f"<p class='meta'>{_t('made', lang)} {when} · {_t('scope', lang)}: "
+        f"{_esc(scope or _t('all_days', lang))} · "
+        f"{_t('counts', lang, replies=d.totals.get('replies', 0), ratings=d.totals.get('ratings', 0))}</p>",  # noqa: E501
+        f"<p class='demo'>{_t('demo', lang, n=demo)}</p>" if demo else "",
+        f"<h2>{_t('readiness', lang)}</h2>", _readiness(d, lang),
+        f"<h2>{_t('trend', lang)}</h2>",
+        *(figs[k] for k in ("score_by_pv", "unsafe_by_pv", "score_by_day", "unsafe_by_day")),
+        f"<h2>{_t('breakdown', lang)}</h2>",
+        *(figs[k] for k in ("by_risk_level", "by_violence_form", "by_writer")),
+        f"<h2>{_t('criteria', lang)}</h2>", figs["heatmap"],
+        f"<h2>{_t('agreement', lang)}</h2>", figs["agreement"],
+        f"<h2>{_t('coverage', lang)}</h2>", figs["coverage"], _gaps(d.coverage, lang),
+        f"<h2>{_t('examples', lang)}</h2>", _excerpts(d.excerpts, lang),
+        f"<h2>{_t('method', lang)}</h2><p>{_t('method_text', lang, n=agreement_items)}</p>",
+    ]
+    # Only our own markup goes through _defang: the plotly.js bundle is inlined untouched.
+    page = _defang("\n".join(body))
+    return (f"<!DOCTYPE html>\n<html lang='{lang}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_t('title', lang)}</title><style>{_STYLE}</style>"
+            f"<script type='text/javascript'>{plotly_bundle()}</script></head>"
+            f"<body>\n{page}\n</body></html>\n")
+
+
+def plotly_bundle() -> str:
+    """The plotly.js library, to inline (tests strip exactly this to check the rest)."""
+    return plotly.offline.get_plotlyjs()
+
+
+def day_scope(engine: sa.Engine, training_day_id: int | None, lang: str = "nl") -> str | None:
+    """"training day <name> (<date>)" for the report header; LookupError if there is none."""
+    if training_day_id is None:
+        return None
+    days = {d["id"]: d for d in filter_options(engine)["training_days"]}
+    if training_day_id not in days:
+        raise LookupError(f"no training day with id {training_day_id}")
+    day = days[training_day_id]
+    return f"{_t('day', lang)} {day['name']} ({day['day']})"
+
+
+def build_report(engine: sa.Engine, *, training_day_id: int | None = None, lang: str = "nl"
+                 ) -> tuple[str, Dashboard]:
+    """Build the dashboard for one training day (or all) and render it."""
+    scope = day_scope(engine, training_day_id, lang)
+    d = build_dashboard(engine, DashboardFilter(training_day_id=training_day_id))
+    return render(d, lang=lang, scope=scope), d
+
+
+def write_report(engine: sa.Engine, out: Path, *, training_day_id: int | None = None,
+                 lang: str = "nl") -> ReportResult:
+    """Write the report file; returns its path, the headline verdict and the replies counted."""
+    text, d = build_report(engine, training_day_id=training_day_id, lang=lang)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return ReportResult(out, d.headline.report.verdict.value, d.totals.get("replies", 0))

@@ -1,0 +1,276 @@
+"""The batch runner: play every scripted scenario against one bot target, resumable.
+
+Turns run in order within a conversation; conversations run in parallel on asyncio, with at
+most `concurrency` bot requests in flight. Each exchange (user turn + reply) is written whole
+after the reply arrives (group-committed on one writer thread, see run_writer.py), so a
+SIGKILL loses at most the exchanges in flight and `resume` redoes exactly those.
+Conversations are unique per (run, scenario snapshot, repeat), so a resume can never
+duplicate one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from workbench import __version__
+from workbench.bots import Bot, BotError, ReplyRequest
+from workbench.domain.enums import ConversationKind, ConversationStatus, RunStatus, TurnRole
+from workbench.domain.library import Library
+from workbench.services.evaluation._run_writer import TurnWriter
+from workbench.services.targets._targets import bot_for
+from workbench.services.training._conversations import failure_fields, history, reply_fields
+from workbench.storage import repo
+from workbench.storage.db import session_scope
+from workbench.storage.snapshots import scenario_of
+from workbench.storage.tables import Conversation, PromptVersion, Run, ScenarioSnapshot, Turn
+
+Progress = Callable[[str, int, int], None]  # (event, done, total)
+
+
+@dataclass
+class _Job:
+    conversation_id: int
+    scenario_id: str
+    turns: list[str]  # the scripted user turns
+    done_exchanges: int  # exchanges already stored (user turn + ok reply)
+    history: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    out_dir: Path
+    conversations: int
+    finished: int
+    failed: int
+    replies: int
+    errors: dict[str, int]
+    duration_s: float
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def create_run(
+    *, engine: sa.Engine, library: Library, bot_name: str, scenario_ids: list[str] | None = None,
+    repeat: int = 1, concurrency: int = 8, is_demo: bool = False, run_id: str | None = None,
+) -> str:
+    """Record a run and one conversation per (scenario, repeat); returns the run id."""
+    ids = scenario_ids or sorted(library.scenarios)
+    unknown = [i for i in ids if i not in library.scenarios]
+    if unknown:
+        raise repo.NotFound(f"no scenario with id {', '.join(repr(u) for u in unknown)}")
+    if repeat < 1 or concurrency < 1:
+        raise ValueError("repeat and concurrency must be at least 1")
+    with session_scope(engine) as s:
+        target = repo.get_bot_target(session=s, name=bot_name)
+        if target.current_prompt_version_id is None:
+            raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
+        run = Run(id=run_id or new_run_id(), bot_target_id=target.id,
+                  prompt_version_id=target.current_prompt_version_id, scenario_ids=ids,
+                  repeat=repeat, concurrency=concurrency, is_demo=is_demo)
+        s.add(run)
+        s.flush()
+        for sid in ids:
+            snap = repo.snapshot_scenario(session=s, loaded=library.scenarios[sid])
+            for k in range(repeat):
+                repo.create_conversation(
+                    session=s, kind=ConversationKind.batch, run_id=run.id, repeat_index=k,
+                    scenario_snapshot_id=snap.id, bot_target_id=target.id,
+                    prompt_version_id=run.prompt_version_id, is_demo=is_demo,
+                )
+        return run.id
+
+
+def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
+    """Conversations of the run that are not finished, with what they still have to play."""
+    jobs: list[_Job] = []
+    with session_scope(engine) as s:
+        convs = s.exec(select(Conversation).where(Conversation.run_id == run_id)
+                       .order_by(Conversation.id)).all()
+        for conv in convs:
+            if conv.status == ConversationStatus.finished:
+                continue
+            snap = s.get(ScenarioSnapshot, conv.scenario_snapshot_id)
+            assert snap is not None
+            # The snapshot's exact text, not today's file (which may have changed since).
+            scripted = [t.text for t in scenario_of(session=s, snapshot_id=snap.id or 0)
+                        .scripted_turns]
+            turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
+            msgs = history(turns)
+            done = sum(1 for m in msgs if m["role"] == TurnRole.assistant)
+            # Exchanges are stored whole; only a failed reply leaves a user turn unanswered,
+            # which play() answers first without storing that user turn again.
+            jobs.append(_Job(conv.id or 0, snap.scenario_id, scripted, done, msgs))
+        return jobs, len(convs)
+
+
+async def execute_run(
+    *, engine: sa.Engine, run_id: str, library: Library, runs_dir: Path,
+    bot: Bot | None = None, progress: Progress | None = None, concurrency: int | None = None,
+) -> RunSummary:
+    """Play (or finish playing) a run; writes transcripts.jsonl and manifest.json at the end."""
+    started = time.perf_counter()
+    with session_scope(engine) as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise repo.NotFound(f"no run with id '{run_id}'")
+        pv = s.get(PromptVersion, run.prompt_version_id)
+        assert pv is not None
+        if bot is None:
+            bot = bot_for(repo.get_bot_target_by_id(session=s, bot_target_id=run.bot_target_id))
+        limit = concurrency or run.concurrency
+        run.status = RunStatus.running
+        s.add(run)
+        system_prompt, prompt_sha, pv_id = pv.content, pv.sha256, pv.id
+    # Scripted turns come from the run's snapshots (exact text), not from `library`.
+    jobs, total = _pending_jobs(engine=engine, run_id=run_id)
+    writer = TurnWriter(engine)
+    writer_task = asyncio.create_task(writer.serve())
+    sem = asyncio.Semaphore(limit)
+    errors: dict[str, int] = {}
+    done_count = total - len(jobs)
+    if progress:
+        progress("start", done_count, total)
+
+    async def play(job: _Job) -> None:
+        nonlocal done_count
+        msgs = list(job.history)
+        status = ConversationStatus.finished
+        committed: asyncio.Future[None] | None = None  # the previous exchange's commit
+        for i in range(job.done_exchanges, len(job.turns)):
+            # A failed exchange left its user turn stored: resend it, do not store it again.
+            owed = bool(msgs) and msgs[-1]["role"] == TurnRole.user
+            user = [] if owed else [{"role": TurnRole.user, "content": job.turns[i]}]
+            if not owed:
+                msgs.append({"role": "user", "content": job.turns[i]})
+            request = ReplyRequest(system_prompt=system_prompt, messages=list(msgs),
+                                   prompt_version_hash=prompt_sha)
+            try:
+                # The limit is on requests in flight, not on conversations: between its turns a
+                # conversation holds no slot, so 40 conversations keep 32 slots busy.
+                async with sem:
+                    result = await bot.acomplete(request)
+            except BotError as err:
+                errors[str(err.kind)] = errors.get(str(err.kind), 0) + 1
+                if committed is not None:
+                    await committed
+                await writer.store(job.conversation_id,
+                                   [*user, failure_fields(err, prompt_version_id=pv_id)],
+                                   ConversationStatus.failed)
+                committed = None
+                status = ConversationStatus.failed
+                break
+            msgs.append({"role": "assistant", "content": result.text})
+            last = i == len(job.turns) - 1
+            if committed is not None:
+                await committed  # at most one exchange per conversation awaits its commit
+            committed = writer.enqueue(job.conversation_id,
+                                       [*user, reply_fields(result, prompt_version_id=pv_id)],
+                                       ConversationStatus.finished if last else None)
+        else:
+            if job.done_exchanges >= len(job.turns):  # nothing was left but the status
+                await writer.store(job.conversation_id, [], status)
+        if committed is not None:
+            await committed
+        done_count += 1
+        if progress:
+            progress("failed" if status == ConversationStatus.failed else "finished",
+                     done_count, total)
+
+    try:
+        await asyncio.gather(*(play(j) for j in jobs))
+    finally:
+        await writer.close(writer_task)
+        aclose = getattr(bot, "aclose", None)
+        if aclose is not None:  # release this loop's pooled connections before it ends
+            await aclose()
+    return finish_run(engine=engine, run_id=run_id, runs_dir=runs_dir, errors=errors,
+                      duration_s=time.perf_counter() - started)
+
+
+def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[str, int],
+               duration_s: float) -> RunSummary:
+    """Write transcripts.jsonl and manifest.json from the database and close the run."""
+    out = runs_dir / run_id
+    out.mkdir(parents=True, exist_ok=True)
+    with session_scope(engine) as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        target = repo.get_bot_target_by_id(session=s, bot_target_id=run.bot_target_id)
+        pv = s.get(PromptVersion, run.prompt_version_id)
+        assert pv is not None
+        rows = s.exec(
+            select(Conversation, ScenarioSnapshot)
+            .join(ScenarioSnapshot, Conversation.scenario_snapshot_id == ScenarioSnapshot.id)
+            .where(Conversation.run_id == run_id)
+            .order_by(ScenarioSnapshot.scenario_id, Conversation.repeat_index)
+        ).all()
+        lines, counts = [], {"conversations": 0, "finished": 0, "failed": 0, "replies": 0,
+                             "failed_replies": 0}
+        for conv, snap in rows:
+            turns = repo.list_turns(session=s, conversation_id=conv.id or 0)
+            counts["conversations"] += 1
+            counts["finished"] += conv.status == ConversationStatus.finished
+            counts["failed"] += conv.status == ConversationStatus.failed
+            counts["replies"] += sum(t.role == "assistant" and t.status == "ok" for t in turns)
+            counts["failed_replies"] += sum(t.status == "failed" for t in turns)
+            lines.append(json.dumps(_transcript_line(conv, snap, turns), ensure_ascii=False))
+        previous = dict(run.manifest or {})
+        all_errors = dict(previous.get("errors", {}))
+        for k, v in errors.items():
+            all_errors[k] = all_errors.get(k, 0) + v
+        manifest = {
+            "run_id": run_id, "workbench_version": __version__,
+            "bot_target": {"name": target.name, "kind": str(target.kind),
+                           "base_url": target.base_url, "model": target.model,
+                           "parameters": target.parameters},
+            "prompt_version": {"id": pv.id, "label": pv.label, "sha256": pv.sha256},
+            "scenarios": {snap.scenario_id: snap.sha256 for _, snap in rows},
+            "repeat": run.repeat, "concurrency": run.concurrency,
+            "counts": counts, "errors": all_errors,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "sessions": [*previous.get("sessions", []), {"duration_s": round(duration_s, 3)}],
+        }
+        run.manifest = manifest
+        run.status = RunStatus.finished if counts["failed"] == 0 else RunStatus.failed
+        run.finished_at = datetime.now(UTC)
+        s.add(run)
+    _atomic_write(out / "transcripts.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+    _atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return RunSummary(run_id, out, counts["conversations"], counts["finished"], counts["failed"],
+                      counts["replies"], all_errors, duration_s)
+
+
+def _transcript_line(conv: Conversation, snap: ScenarioSnapshot, turns: list[Turn]
+                     ) -> dict[str, Any]:
+    return {
+        "conversation_id": conv.id, "scenario_id": snap.scenario_id,
+        "scenario_sha256": snap.sha256, "repeat": conv.repeat_index, "status": str(conv.status),
+        "messages": [
+            {"role": str(t.role), "content": t.content, "status": str(t.status),
+             **({"error": t.error_kind} if t.error_kind else {}),
+             **({"latency_ms": t.latency_total_ms, "model": t.model}
+                if t.role == TurnRole.assistant and t.status == "ok" else {})}
+            for t in turns
+        ],
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

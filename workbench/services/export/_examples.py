@@ -1,0 +1,148 @@
+"""Curated examples for an export, read with plain column queries: the same rules and the same
+`ExportExample`s as curation's `curated_examples_for_export` (a test holds the two equal), at a
+fraction of the cost — that one builds five ORM objects per example and reads the curated rows
+twice, which takes minutes at 100k examples; this takes seconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from workbench.domain.enums import CurationState, TurnRole, TurnStatus
+from workbench.services.curation._examples import (
+    DEFAULT_EXPORT_STATES,
+    ExportExample,
+    Message,
+    consented,
+    needs_consent,
+)
+from workbench.storage import repo_curation
+from workbench.storage.db import session_scope
+from workbench.storage.tables import Conversation, Turn
+
+_TABLES = SQLModel.metadata.tables
+_CE, _T, _C = _TABLES["curated_example"], _TABLES["turn"], _TABLES["conversation"]
+_S, _P = _TABLES["scenario_snapshot"], _TABLES["prompt_version"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the consent rule reads of a turn or a conversation (duck-typed for
+    `needs_consent` and `consented`, so the rule itself stays in one place)."""
+
+    role: str
+    kind: str
+    author_participant_id: int | None
+    consent_to_use: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnRow:
+    index: int
+    message: Message
+    withdrawn: bool
+    lacks_consent: bool  # a person's text without consent to reuse it
+
+
+def load_examples(
+    *, engine: sa.Engine, states: Any = DEFAULT_EXPORT_STATES, training_day_id: int | None = None,
+    scenario_ids: Any = None, tags: Any = None, risk_levels: Any = None,
+    rubric_version_id: int | None = None, min_score: float | None = None,
+    consent_only: bool = True,
+) -> list[ExportExample]:
+    """Same arguments and result as `curated_examples_for_export` (see its docstring)."""
+    q = (sa.select(
+            _CE.c.id, _CE.c.turn_id, _CE.c.state, _CE.c.tags, _CE.c.ideal_reply,
+            _CE.c.ideal_reply_author_id, _CE.c.rubric_version_id, _CE.c.score,
+            _T.c.index, _T.c.content, _T.c.model, _T.c.prompt_version_id, _T.c.conversation_id,
+            _C.c.kind, _C.c.training_day_id, _C.c.scenario_snapshot_id)
+         .join(_T, _T.c.id == _CE.c.turn_id).join(_C, _C.c.id == _T.c.conversation_id)
+         .outerjoin(_S, _S.c.id == _C.c.scenario_snapshot_id)
+         .where(_CE.c.withdrawn == sa.false(), _T.c.withdrawn == sa.false(),
+                _CE.c.state.in_([str(CurationState(s)) for s in states]))
+         .order_by(_CE.c.id))
+    if training_day_id is not None:
+        q = q.where(_C.c.training_day_id == training_day_id)
+    if rubric_version_id is not None:
+        q = q.where(_CE.c.rubric_version_id == rubric_version_id)
+    if scenario_ids is not None:
+        q = q.where(_S.c.scenario_id.in_(list(scenario_ids)))
+    if risk_levels is not None:
+        q = q.where(_S.c.risk_level.in_(list(risk_levels)))
+    with session_scope(engine) as s:
+        rows = s.execute(q).all()
+        stats = repo_curation.example_rating_stats(session=s, training_day_id=training_day_id)
+        decided = repo_curation.latest_adjudications(session=s)
+        gone = repo_curation.withdrawn_participant_ids(session=s)
+        turns = _turns(s, training_day_id)
+        # Scenario and prompt facts once each, not once per example (prompts are long).
+        snaps = {r.id: (r.scenario_id, r.title, tuple(r.tags or ()), str(r.risk_level),
+                        r.writer) for r in s.execute(sa.select(
+                            _S.c.id, _S.c.scenario_id, _S.c.title, _S.c.tags, _S.c.risk_level,
+                            _S.c.writer))}
+        prompts = {r.id: r for r in s.execute(sa.select(
+            _P.c.id, _P.c.label, _P.c.sha256, _P.c.content).where(
+            _P.c.id.in_(sorted({r.prompt_version_id for r in rows if r.prompt_version_id}))))}
+    no_snap = (None, None, (), None, None)
+    out: list[ExportExample] = []
+    for (ex_id, turn_id, state, ex_tags, ideal, ideal_author, rv_id, ex_score, index, content,
+         model, pv_id, conv_id, kind, day_id, snap_id) in rows:
+        scenario_id, title, scenario_tags, risk, writer = snaps.get(snap_id, no_snap)
+        if tags is not None and not (set(tags) & (set(scenario_tags) | set(ex_tags))):
+            continue
+        n, unsafe, scores = stats.get(ex_id, (0, False, {}))
+        adj = decided.get(turn_id)
+        adjudicated = adj is not None and adj.rubric_version_id == rv_id
+        overall = ex_score
+        if adj is not None and adjudicated:
+            scores = {k: float(v) for k, v in adj.final_values.items() if v is not None}
+            unsafe, overall = adj.unsafe, adj.final_overall
+        score = overall if overall is not None else ex_score
+        if min_score is not None and (score is None or score < min_score):
+            continue
+        before = [t for t in turns.get(conv_id, ()) if t.index < index]
+        if any(t.withdrawn for t in before) or (
+                consent_only and any(t.lacks_consent for t in before)):
+            continue
+        pv = prompts.get(pv_id)
+        out.append(ExportExample(
+            example_id=ex_id, turn_id=turn_id, conversation_id=conv_id,
+            conversation_kind=str(kind), training_day_id=day_id, state=CurationState(state),
+            tags=tuple(ex_tags), messages=tuple(t.message for t in before), bot_reply=content,
+            ideal_reply=ideal if ideal_author not in gone else None, score=score,
+            scores=scores, unsafe=unsafe, adjudicated=adjudicated, n_ratings=n,
+            rubric_version_id=rv_id, scenario_id=scenario_id, scenario_title=title,
+            scenario_tags=scenario_tags, risk_level=risk, writer=writer,
+            prompt_version_id=pv.id if pv else None, prompt_label=pv.label if pv else None,
+            prompt_sha256=pv.sha256 if pv else None, system_prompt=pv.content if pv else None,
+            model=model))
+    return out
+
+
+def _turns(s: Any, training_day_id: int | None) -> dict[int, list[_TurnRow]]:
+    """The ok user and bot turns (withdrawn ones too) of every conversation holding a curated
+    example, in order, each with its consent verdict."""
+    holding = sa.select(_T.c.conversation_id).join(_CE, _CE.c.turn_id == _T.c.id)
+    if training_day_id is not None:
+        holding = holding.join(_C, _C.c.id == _T.c.conversation_id).where(
+            _C.c.training_day_id == training_day_id)
+    convs = {cid: _Facts("", str(kind), None, consent) for cid, kind, consent in s.execute(
+        sa.select(_C.c.id, _C.c.kind, _C.c.consent_to_use).where(_C.c.id.in_(holding)))}
+    rows = s.execute(sa.select(
+        _T.c.conversation_id, _T.c.index, _T.c.role, _T.c.content, _T.c.withdrawn,
+        _T.c.author_participant_id, _T.c.consent_to_use)
+        .where(_T.c.conversation_id.in_(holding), _T.c.status == TurnStatus.ok,
+               _T.c.role.in_([TurnRole.user, TurnRole.assistant]))
+        .order_by(_T.c.conversation_id, _T.c.index))
+    out: dict[int, list[_TurnRow]] = defaultdict(list)
+    for cid, index, role, content, withdrawn, author, consent in rows:
+        turn, conv = _Facts(str(role), "", author, consent), convs[cid]
+        lacks = needs_consent(cast(Turn, turn), cast(Conversation, conv)) and not consented(
+            cast(Turn, turn), cast(Conversation, conv))
+        out[cid].append(_TurnRow(index, Message(str(role), content), bool(withdrawn), lacks))
+    return dict(out)

@@ -1,0 +1,351 @@
+"""What an export may contain, read from the database: curated examples (curation's rules,
+read fast by `export_examples`, plus the ideal-reply fallback curation lacks), pairwise
+preference pairs and the ratings table. Never anything withdrawn; consent-only by default.
+
+The queries live here and in `export_examples` for now, not in `storage/`, while curation
+settles; they belong in a `storage/repo_export.py` once it has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from workbench.domain.enums import CurationState, PairwiseChoice, RatingSource, RatingStatus, Role
+from workbench.services.curation._examples import (
+    DEFAULT_EXPORT_STATES,
+    ExportExample,
+    Message,
+    consented,
+    needs_consent,
+)
+from workbench.services.export._examples import load_examples
+from workbench.storage import repo_curation
+from workbench.storage.db import session_scope
+from workbench.storage.tables import (
+    Conversation,
+    CuratedExample,
+    PairwiseJudgement,
+    Participant,
+    PromptVersion,
+    Rating,
+    RubricVersion,
+    ScenarioSnapshot,
+    Turn,
+)
+
+FALSE = sa.false()
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What to take. None (or empty) means: do not filter on this. `states` None means gold and
+    accepted for curated formats, and every rating (any or no curation state) for `table`."""
+
+    training_day_id: int | None = None
+    states: tuple[str, ...] | None = None
+    scenario_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # scenario forms of violence or curators' tags, any of
+    risk_levels: tuple[str, ...] = ()
+    rubric_version_id: int | None = None
+    min_score: float | None = None
+    consent_only: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _opt(values: Collection[str]) -> Collection[str] | None:
+    return values or None
+
+
+# --- curated examples ----------------------------------------------------------------------------
+
+
+def select_examples(*, engine: sa.Engine, filters: ExportFilters) -> list[ExportExample]:
+    """Curated examples, ordered by example id, with the ideal reply filled in.
+
+    Which ideal reply: the curator's (curated_example.ideal_reply), else the newest
+    adjudication's, else the rewrite in the counted rating (submitted, not by a judge, not
+    withdrawn) with the highest overall score (ties: the oldest rating). Examples touching a
+    participant who withdrew are left out even if their turns were not (yet) marked.
+    """
+    states = filters.states if filters.states is not None else DEFAULT_EXPORT_STATES
+    examples = load_examples(  # = curation's curated_examples_for_export, faster
+        engine=engine, states=states, training_day_id=filters.training_day_id,
+        scenario_ids=_opt(filters.scenario_ids), tags=_opt(filters.tags),
+        risk_levels=_opt(filters.risk_levels), rubric_version_id=filters.rubric_version_id,
+        min_score=filters.min_score, consent_only=filters.consent_only)
+    with session_scope(engine) as s:
+        tainted = _conversations_of_withdrawn(s)
+        fallback = _fallback_ideals(s) if any(e.ideal_reply is None for e in examples) else {}
+    out = []
+    for ex in examples:
+        if ex.conversation_id in tainted:
+            continue
+        if ex.ideal_reply is None and ex.turn_id in fallback:
+            ex = dataclasses.replace(ex, ideal_reply=fallback[ex.turn_id])
+        out.append(ex)
+    return out
+
+
+def _conversations_of_withdrawn(s: Session) -> set[int]:
+    gone = select(Participant.id).where(col(Participant.withdrawn_at).is_not(None))
+    played = select(Conversation.id).where(col(Conversation.participant_id).in_(gone))
+    authored = select(Turn.conversation_id).where(col(Turn.author_participant_id).in_(gone))
+    return {c for c in s.exec(played) if c is not None} | set(s.exec(authored))
+
+
+def _fallback_ideals(s: Session) -> dict[int, str]:
+    """turn id → ideal reply from the adjudication or the best counted rating."""
+    gone = {i for i in s.exec(select(Participant.id).where(
+        col(Participant.withdrawn_at).is_not(None))) if i is not None}
+    out: dict[int, str] = {}
+    rows = s.exec(select(Rating.turn_id, Rating.ideal_reply)
+                  .join(Turn, col(Turn.id) == col(Rating.turn_id))
+                  .where(Rating.status == RatingStatus.submitted,
+                         Rating.source != RatingSource.judge, col(Rating.withdrawn) == FALSE,
+                         col(Turn.withdrawn) == FALSE, col(Rating.ideal_reply).is_not(None),
+                         col(Rating.rater_id).not_in(gone) if gone else sa.true())
+                  # best overall first (None last on both databases), then the oldest rating
+                  .order_by(col(Rating.turn_id), sa.func.coalesce(col(Rating.overall), -1.0)
+                            .desc(), col(Rating.id)))
+    for turn_id, text in rows:
+        if text and text.strip():
+            out.setdefault(int(turn_id), text.strip())
+    for turn_id, adj in repo_curation.latest_adjudications(session=s).items():
+        if adj.final_ideal_reply and adj.final_ideal_reply.strip() \
+                and adj.adjudicator_id not in gone:
+            out[turn_id] = adj.final_ideal_reply.strip()  # the adjudication wins
+    return out
+
+
+# --- pairwise preference pairs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairwiseSelection:
+    turn_a_id: int
+    turn_b_id: int
+    winner_conversation_id: int
+    loser_conversation_id: int
+    scenario_id: str | None
+    scenario_tags: tuple[str, ...]
+    risk_level: str | None
+    prompt_version_id: int | None  # the winner's
+    system_prompt: str | None
+    messages: tuple[Message, ...]  # the winner's conversation before its reply
+    chosen: str
+    rejected: str
+    votes: tuple[int, int, int]  # a, b, tie
+
+
+def select_pairwise(*, engine: sa.Engine, filters: ExportFilters) -> list[PairwiseSelection]:
+    """Pairs from A/B judgements: the majority's winner against the loser; ties and even votes
+    are skipped. Judgements of withdrawn raters do not count. Both replies and everything
+    before them must be unwithdrawn (and consented, with consent_only)."""
+    with session_scope(engine) as s:
+        votes: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+        rows = s.exec(select(PairwiseJudgement.turn_a_id, PairwiseJudgement.turn_b_id,
+                             PairwiseJudgement.choice)
+                      .join(Participant, col(Participant.id) == col(PairwiseJudgement.rater_id))
+                      .where(col(Participant.withdrawn_at).is_(None),
+                             Participant.role != Role.judge))
+        for a, b, choice in rows:
+            votes[(int(a), int(b))][("a", "b", "tie").index(str(PairwiseChoice(choice)))] += 1
+        if not votes:
+            return []
+        turn_ids = sorted({t for pair in votes for t in pair})
+        facts = _turn_facts(s, turn_ids)
+        turns = repo_curation.conversation_turns(
+            session=s, conversation_ids=sorted({f[1].id or 0 for f in facts.values()}))
+        tainted = _conversations_of_withdrawn(s)
+    out = []
+    for (a, b), (va, vb, vt) in sorted(votes.items()):
+        if va == vb or a not in facts or b not in facts:
+            continue
+        winner, loser = (a, b) if va > vb else (b, a)
+        (w_turn, w_conv, snap, pv), (l_turn, l_conv, _, _) = facts[winner], facts[loser]
+        if not _matches(filters, w_conv, snap):
+            continue
+        ok = True
+        for turn, conv in ((w_turn, w_conv), (l_turn, l_conv)):
+            before = [t for t in turns.get(conv.id or 0, []) if t.index < turn.index]
+            if turn.withdrawn or conv.id in tainted or any(t.withdrawn for t in before) or (
+                    filters.consent_only and any(needs_consent(t, conv)
+                                                 and not consented(t, conv) for t in before)):
+                ok = False
+        if not ok:
+            continue
+        context = tuple(Message(str(t.role), t.content)
+                        for t in turns.get(w_conv.id or 0, []) if t.index < w_turn.index)
+        out.append(PairwiseSelection(
+            turn_a_id=a, turn_b_id=b, winner_conversation_id=w_conv.id or 0,
+            loser_conversation_id=l_conv.id or 0, scenario_id=snap.scenario_id if snap else None,
+            scenario_tags=tuple(snap.tags) if snap else (),
+            risk_level=str(snap.risk_level) if snap else None,
+            prompt_version_id=pv.id if pv else None,
+            system_prompt=pv.content if pv else None, messages=context,
+            chosen=w_turn.content, rejected=l_turn.content, votes=(va, vb, vt)))
+    return out
+
+
+TurnFacts = tuple[Turn, Conversation, ScenarioSnapshot | None, PromptVersion | None]
+
+
+def _turn_facts(s: Session, turn_ids: list[int]) -> dict[int, TurnFacts]:
+    out: dict[int, TurnFacts] = {}
+    for chunk in range(0, len(turn_ids), 5000):  # stay under SQLite's bound-parameter limit
+        rows = s.exec(
+            select(Turn, Conversation, ScenarioSnapshot, PromptVersion)
+            .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
+            .outerjoin(ScenarioSnapshot,
+                       col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
+            .outerjoin(PromptVersion, col(PromptVersion.id) == col(Turn.prompt_version_id))
+            .where(col(Turn.id).in_(turn_ids[chunk:chunk + 5000])))
+        for t, c, snap, pv in rows:
+            out[t.id or 0] = (t, c, snap, pv)
+    return out
+
+
+def _matches(f: ExportFilters, conv: Conversation, snap: ScenarioSnapshot | None,
+             curator_tags: Collection[str] = ()) -> bool:
+    """The filters that apply to any reply: day, scenario, risk level, tags."""
+    if f.training_day_id is not None and conv.training_day_id != f.training_day_id:
+        return False
+    if f.scenario_ids and (snap is None or snap.scenario_id not in f.scenario_ids):
+        return False
+    if f.risk_levels and (snap is None or str(snap.risk_level) not in f.risk_levels):
+        return False
+    return not f.tags or bool(set(f.tags) & (set(snap.tags if snap else ()) | set(curator_tags)))
+
+
+def version_facts(*, engine: sa.Engine, rubric_version_ids: Collection[int],
+                  prompt_version_ids: Collection[int]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rubric and prompt versions an export drew on, for its manifest (id order)."""
+    with session_scope(engine) as s:
+        rubrics = [{"id": rv.id, "rubric_id": rv.rubric_id, "version": rv.version,
+                    "audience": str(rv.audience), "sha256": rv.sha256}
+                   for rv in repo_curation.rubric_versions(session=s, ids=sorted(
+                       rubric_version_ids))] if rubric_version_ids else []
+        prompts = []
+        if prompt_version_ids:
+            rows = s.exec(select(PromptVersion).where(
+                col(PromptVersion.id).in_(sorted(prompt_version_ids)))
+                .order_by(col(PromptVersion.id)))
+            prompts = [{"id": pv.id, "bot_target_id": pv.bot_target_id, "label": pv.label,
+                        "sha256": pv.sha256} for pv in rows]
+    return rubrics, prompts
+
+
+# --- ratings table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingSelection:
+    rating_id: int
+    turn_id: int
+    conversation_id: int
+    conversation_kind: str
+    training_day_id: int | None
+    scenario_id: str | None
+    scenario_tags: tuple[str, ...]
+    risk_level: str | None
+    prompt_version_id: int | None
+    prompt_label: str | None
+    rubric_id: str
+    rubric_version: int
+    rubric_version_id: int
+    rater_id: int
+    rater_group: str | None
+    source: str
+    values: dict[str, Any]
+    overall: float | None
+    unsafe: bool
+    unsafe_flag: bool
+    curated_state: str | None
+    curated_tags: tuple[str, ...]
+    submitted_at: str | None
+    time_spent_s: float | None
+    comment: str | None  # None when consent is missing for the conversation's role-play text
+    unsafe_span: str | None
+    ideal_reply: str | None
+
+
+def select_ratings(*, engine: sa.Engine, filters: ExportFilters) -> list[RatingSelection]:
+    """Every submitted, unwithdrawn rating (people, simulated raters and judges: see `source`)
+    that passes the filters, in rating id order. With consent_only the free-text columns of
+    ratings on role-play text without consent are emptied; the numbers stay."""
+    q = (sa.select(Rating, Turn, Conversation, ScenarioSnapshot, PromptVersion, RubricVersion,
+                   Participant, CuratedExample)
+         .join(Turn, col(Turn.id) == col(Rating.turn_id))
+         .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
+         .join(RubricVersion, col(RubricVersion.id) == col(Rating.rubric_version_id))
+         .join(Participant, col(Participant.id) == col(Rating.rater_id))
+         .outerjoin(ScenarioSnapshot,
+                    col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
+         .outerjoin(PromptVersion, col(PromptVersion.id) == col(Turn.prompt_version_id))
+         .outerjoin(CuratedExample, col(CuratedExample.turn_id) == col(Turn.id))
+         .where(col(Rating.status) == RatingStatus.submitted, col(Rating.withdrawn) == FALSE,
+                col(Turn.withdrawn) == FALSE, col(Participant.withdrawn_at).is_(None))
+         .order_by(col(Rating.id)))
+    f = filters
+    if f.training_day_id is not None:
+        q = q.where(col(Conversation.training_day_id) == f.training_day_id)
+    if f.rubric_version_id is not None:
+        q = q.where(col(Rating.rubric_version_id) == f.rubric_version_id)
+    if f.min_score is not None:
+        q = q.where(col(Rating.overall) >= f.min_score)
+    if f.states is not None:
+        q = q.where(col(CuratedExample.state).in_([str(CurationState(x)) for x in f.states]))
+    out = []
+    with session_scope(engine) as s:
+        tainted = _conversations_of_withdrawn(s)
+        rows = list(s.execute(q).all())
+        unconsented = _unconsented_conversations(s, {c.id or 0 for _, _, c, *_ in rows}) \
+            if f.consent_only else set()
+    for r, turn, conv, snap, pv, rv, rater, ex in rows:
+        if conv.id in tainted or not _matches(f, conv, snap, ex.tags if ex else ()):
+            continue
+        hide = conv.id in unconsented
+        out.append(RatingSelection(
+            rating_id=r.id or 0, turn_id=turn.id or 0, conversation_id=conv.id or 0,
+            conversation_kind=str(conv.kind), training_day_id=conv.training_day_id,
+            scenario_id=snap.scenario_id if snap else None,
+            scenario_tags=tuple(snap.tags) if snap else (),
+            risk_level=str(snap.risk_level) if snap else None,
+            prompt_version_id=pv.id if pv else None, prompt_label=pv.label if pv else None,
+            rubric_id=rv.rubric_id, rubric_version=rv.version, rubric_version_id=rv.id or 0,
+            rater_id=rater.id or 0, rater_group=str(rater.group) if rater.group else None,
+            source=str(r.source), values=dict(r.values), overall=r.overall, unsafe=r.unsafe,
+            unsafe_flag=r.unsafe_flag, curated_state=str(ex.state) if ex else None,
+            curated_tags=tuple(ex.tags) if ex else (),
+            submitted_at=r.submitted_at.isoformat() if r.submitted_at else None,
+            time_spent_s=r.time_spent_s, comment=None if hide else r.comment,
+            unsafe_span=None if hide else r.unsafe_span,
+            ideal_reply=None if hide else r.ideal_reply))
+    return out
+
+
+def _unconsented_conversations(s: Session, conversation_ids: set[int]) -> set[int]:
+    """Conversations holding a person's text without consent to reuse it."""
+    ids = sorted(conversation_ids)
+    out: set[int] = set()
+    for chunk in range(0, len(ids), 5000):
+        part = ids[chunk:chunk + 5000]
+        convs = {c.id: c for c in s.exec(select(Conversation)
+                                         .where(col(Conversation.id).in_(part)))}
+        for cid, turns in repo_curation.conversation_turns(session=s,
+                                                           conversation_ids=part).items():
+            if any(needs_consent(t, convs[cid]) and not consented(t, convs[cid])
+                   for t in turns):
+                out.add(cid)
+    return out

@@ -1,0 +1,260 @@
+"""Training days: what the facilitator sets up (scenarios, bots, rubrics, overlap, exposure cap),
+the live progress of the day, and closing it.
+
+A reply counts as scored when it has at least `overlap` submitted human ratings under the day's
+expert rubric version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from workbench.domain.enums import Audience, TrainingDayStatus
+from workbench.domain.library import Library, LoadedScenario
+from workbench.services.errors import UserError
+from workbench.services.targets._targets import ensure_reference_target
+from workbench.storage import repo, repo_training
+from workbench.storage.db import session_scope
+from workbench.storage.tables import (
+    BotTarget,
+    JoinCode,
+    PromptVersion,
+    TrainingDay,
+    utcnow,
+)
+
+
+class DaySetupError(UserError):
+    """Something in the day's setup does not fit; `key` is an i18n key for the UI."""
+
+
+@dataclass(frozen=True)
+class DayView:
+    id: int
+    name: str
+    day: date
+    status: TrainingDayStatus
+    overlap: int
+    exposure_cap: int
+    scenario_ids: list[str]
+    bot_target_ids: list[int]
+    prompt_version_ids: list[int]
+    expert_rubric_version_id: int | None
+    panel_rubric_version_id: int | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TrainingDayStatus.open
+
+
+@dataclass(frozen=True)
+class Progress:
+    conversations_started: int
+    conversations_open: int
+    replies: int
+    replies_scored: int
+    replies_unscored: int
+    ratings_submitted: int
+    panel_members: int
+
+
+@dataclass(frozen=True)
+class PromptChoice:
+    id: int
+    bot_target_id: int
+    target_name: str
+    target_kind: str
+    label: str
+    sha256: str
+    content: str
+    is_current: bool
+
+
+def prompt_choices(*, engine: sa.Engine) -> list[PromptChoice]:
+    """Every prompt version of every bot target, the current one of each first (the offline
+    reference target is created on first use, as `bots.list_targets` does)."""
+    with session_scope(engine) as s:
+        ensure_reference_target(session=s)
+        targets = {t.id: t for t in repo.list_bot_targets(session=s)}
+        out = [
+            PromptChoice(id=pv.id or 0, bot_target_id=pv.bot_target_id,
+                         target_name=targets[pv.bot_target_id].name,
+                         target_kind=str(targets[pv.bot_target_id].kind), label=pv.label,
+                         sha256=pv.sha256, content=pv.content,
+                         is_current=targets[pv.bot_target_id].current_prompt_version_id == pv.id)
+            for pv in repo.list_prompt_versions(session=s) if pv.bot_target_id in targets
+        ]
+    return sorted(out, key=lambda c: (c.target_name, not c.is_current, -c.id))
+
+
+def _view(d: TrainingDay) -> DayView:
+    return DayView(
+        id=d.id or 0, name=d.name, day=d.day, status=TrainingDayStatus(d.status),
+        overlap=d.overlap, exposure_cap=d.exposure_cap, scenario_ids=list(d.scenario_ids),
+        bot_target_ids=list(d.bot_target_ids), prompt_version_ids=list(d.prompt_version_ids),
+        expert_rubric_version_id=d.expert_rubric_version_id,
+        panel_rubric_version_id=d.panel_rubric_version_id,
+    )
+
+
+def _rubric_version_id(session: Session, library: Library, rubric_id: str,
+                       audience: Audience) -> int:
+    loaded = library.rubric(rubric_id)
+    if loaded is None:
+        raise DaySetupError("day.no_such_rubric", rubric=rubric_id)
+    if loaded.rubric.audience != audience:
+        raise DaySetupError("day.rubric_wrong_audience", rubric=rubric_id)
+    return repo.record_rubric_version(session=session, loaded=loaded).id or 0
+
+
+def _prompt_versions(session: Session, target_ids: list[int],
+                     prompt_version_ids: list[int] | None) -> list[int]:
+    """The chosen prompt versions, each belonging to one of the targets; by default each
+    target's current prompt."""
+    targets = [session.get(BotTarget, tid) for tid in target_ids]
+    if not targets or any(t is None for t in targets):
+        raise DaySetupError("day.no_bot")
+    if not prompt_version_ids:
+        return [t.current_prompt_version_id for t in targets  # type: ignore[union-attr]
+                if t.current_prompt_version_id is not None]  # type: ignore[union-attr]
+    for pv_id in prompt_version_ids:
+        pv = session.get(PromptVersion, pv_id)
+        if pv is None or pv.bot_target_id not in target_ids:
+            raise DaySetupError("day.prompt_not_of_target", prompt_version_id=pv_id)
+    return list(prompt_version_ids)
+
+
+def create_day(
+    *,
+    engine: sa.Engine,
+    library: Library,
+    name: str,
+    day: date,
+    scenario_ids: list[str],
+    bot_target_ids: list[int],
+    prompt_version_ids: list[int] | None = None,
+    expert_rubric_id: str = "expert",
+    panel_rubric_id: str = "lived-experience",
+    overlap: int = 2,
+    exposure_cap: int = 3,
+    created_by: str | None = None,
+    is_demo: bool = False,
+) -> int:
+    """Set up a training day; the rubric texts are recorded as versions so ratings point at the
+    exact rubric they were given under."""
+    if not name.strip():
+        raise DaySetupError("day.no_name")
+    if not scenario_ids:
+        raise DaySetupError("day.no_scenarios")
+    unknown = [sid for sid in scenario_ids if sid not in library.scenarios]
+    if unknown:
+        raise DaySetupError("day.no_such_scenario", scenario=", ".join(unknown))
+    if not 1 <= overlap <= 10:
+        raise DaySetupError("day.bad_overlap")
+    if not 1 <= exposure_cap <= 20:
+        raise DaySetupError("day.bad_cap")
+    with session_scope(engine) as s:
+        pvs = _prompt_versions(s, bot_target_ids, prompt_version_ids)
+        d = TrainingDay(
+            name=name.strip(), day=day, overlap=overlap, exposure_cap=exposure_cap,
+            scenario_ids=list(scenario_ids), bot_target_ids=list(bot_target_ids),
+            prompt_version_ids=pvs,
+            expert_rubric_version_id=_rubric_version_id(s, library, expert_rubric_id,
+                                                        Audience.expert),
+            panel_rubric_version_id=_rubric_version_id(s, library, panel_rubric_id,
+                                                       Audience.lived_experience),
+            is_demo=is_demo,
+        )
+        s.add(d)
+        s.flush()
+        repo.audit(session=s, action="training_day.create", actor=created_by,
+                   entity="training_day", entity_id=d.id,
+                   details={"scenarios": list(scenario_ids), "bot_targets": bot_target_ids})
+        return d.id or 0
+
+
+def get_day(*, engine: sa.Engine, training_day_id: int) -> DayView:
+    with session_scope(engine) as s:
+        d = s.get(TrainingDay, training_day_id)
+        if d is None:
+            raise repo.NotFound(f"training day {training_day_id}")
+        return _view(d)
+
+
+def list_days(*, engine: sa.Engine, open_only: bool = False) -> list[DayView]:
+    with session_scope(engine) as s:
+        status = TrainingDayStatus.open if open_only else None
+        return [_view(d) for d in repo_training.list_training_days(session=s, status=status)]
+
+
+def default_day(days: list[DayView], today: date | None = None) -> DayView | None:
+    """The day a rater most likely means: today's open day, else the newest open one."""
+    today = today or date.today()
+    open_days = [d for d in days if d.is_open]
+    for d in open_days:
+        if d.day == today:
+            return d
+    return open_days[0] if open_days else None
+
+
+def update_day(*, engine: sa.Engine, training_day_id: int, overlap: int | None = None,
+               exposure_cap: int | None = None, changed_by: str | None = None) -> DayView:
+    if overlap is not None and not 1 <= overlap <= 10:
+        raise DaySetupError("day.bad_overlap")
+    if exposure_cap is not None and not 1 <= exposure_cap <= 20:
+        raise DaySetupError("day.bad_cap")
+    with session_scope(engine) as s:
+        d = s.get(TrainingDay, training_day_id)
+        if d is None:
+            raise repo.NotFound(f"training day {training_day_id}")
+        if overlap is not None:
+            d.overlap = overlap
+        if exposure_cap is not None:
+            d.exposure_cap = exposure_cap
+        s.add(d)
+        repo.audit(session=s, action="training_day.update", actor=changed_by,
+                   entity="training_day", entity_id=d.id,
+                   details={"overlap": d.overlap, "exposure_cap": d.exposure_cap})
+        return _view(d)
+
+
+def close_day(*, engine: sa.Engine, training_day_id: int, closed_by: str | None = None
+              ) -> DayView:
+    """Close the day: its join codes stop working and its panel members can no longer sign in
+    (see `auth.current`). Conversations and ratings stay; experts can still score them."""
+    with session_scope(engine) as s:
+        d = s.get(TrainingDay, training_day_id)
+        if d is None:
+            raise repo.NotFound(f"training day {training_day_id}")
+        now = utcnow()
+        d.status = TrainingDayStatus.closed
+        d.closed_at = now
+        s.add(d)
+        s.exec(sa.update(JoinCode)  # type: ignore[call-overload]
+               .where(JoinCode.training_day_id == training_day_id,
+                      JoinCode.revoked_at.is_(None))  # type: ignore[union-attr]
+               .values(revoked_at=now))
+        repo.audit(session=s, action="training_day.close", actor=closed_by,
+                   entity="training_day", entity_id=d.id)
+        return _view(d)
+
+
+def progress(*, engine: sa.Engine, training_day_id: int) -> Progress:
+    with session_scope(engine) as s:
+        d = s.get(TrainingDay, training_day_id)
+        if d is None:
+            raise repo.NotFound(f"training day {training_day_id}")
+        counts = repo_training.day_counts(
+            session=s, training_day_id=training_day_id,
+            rubric_version_id=d.expert_rubric_version_id, overlap=d.overlap,
+        )
+        return Progress(**counts)
+
+
+def day_scenarios(*, library: Library, day: DayView) -> list[LoadedScenario]:
+    """The day's scenarios in the facilitator's order (ones no longer in the library left out)."""
+    return [library.scenarios[sid] for sid in day.scenario_ids if sid in library.scenarios]

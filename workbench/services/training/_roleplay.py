@@ -1,0 +1,176 @@
+"""Live role-play for the lived-experience panel: which scenario comes next, consent, and the
+pause / skip / stop / finish moves. The chat itself runs on `services.conversations`.
+
+Exposure counts scenarios in which the panel member actually wrote something; declining a
+scenario at its content warning does not count. Nothing here asks for or stores a name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, RiskLevel
+from workbench.domain.library import Library
+from workbench.services.errors import UserError
+from workbench.services.training import _conversations as conversations
+from workbench.services.training._days import DayView, get_day
+from workbench.storage import repo, repo_training
+from workbench.storage.db import session_scope
+from workbench.storage.tables import BotTarget, Participant, PromptVersion
+
+OPEN = (ConversationStatus.active, ConversationStatus.paused)
+
+
+@dataclass(frozen=True)
+class ScenarioCard:
+    scenario_id: str
+    title: str
+    risk_level: RiskLevel
+    content_warnings: list[str]
+    persona_name: str
+    persona_age: int | None
+    persona_description: str
+    situation: str
+    guidance: str
+
+
+@dataclass(frozen=True)
+class RoleplayState:
+    day: DayView
+    played: int  # scenarios with at least one message of this panel member
+    cap: int
+    current_conversation_id: int | None
+    current_status: ConversationStatus | None
+    current_card: ScenarioCard | None
+    current_is_reference: bool
+    next_card: ScenarioCard | None
+
+    @property
+    def cap_reached(self) -> bool:
+        return self.played >= self.cap
+
+
+def card(library: Library, scenario_id: str) -> ScenarioCard:
+    sc = library.scenarios[scenario_id].scenario
+    return ScenarioCard(
+        scenario_id=sc.id, title=sc.title, risk_level=sc.risk_level,
+        content_warnings=list(sc.content_warnings), persona_name=sc.persona.name,
+        persona_age=sc.persona.age, persona_description=sc.persona.description,
+        situation=sc.situation, guidance=sc.roleplay_guidance,
+    )
+
+
+def _participant_day(s: Session, participant_id: int) -> int:
+    p = s.get(Participant, participant_id)
+    if p is None or p.training_day_id is None:
+        raise UserError("roleplay.no_day")
+    return p.training_day_id
+
+
+def state(*, engine: sa.Engine, library: Library, participant_id: int,
+          training_day_id: int | None = None) -> RoleplayState:
+    """Where this panel member is: the open conversation (to resume after a refresh), how many
+    scenarios they played, and the next scenario of the day they have not seen."""
+    with session_scope(engine) as s:
+        day_id = training_day_id or _participant_day(s, participant_id)
+        mine = repo_training.roleplays_of(session=s, participant_id=participant_id)
+        mine = [(c, sid) for c, sid in mine if c.training_day_id == day_id]
+        played = sum(1 for c, _ in mine
+                     if repo_training.count_user_turns(session=s, conversation_id=c.id or 0))
+        current = next(((c, sid) for c, sid in reversed(mine) if c.status in OPEN), None)
+        is_reference = False
+        if current is not None:
+            target = s.get(BotTarget, current[0].bot_target_id)
+            is_reference = target is not None and target.kind == BotKind.reference
+    day = get_day(engine=engine, training_day_id=day_id)
+    seen = {sid for _, sid in mine}
+    upcoming = [sid for sid in day.scenario_ids if sid not in seen and sid in library.scenarios]
+    return RoleplayState(
+        day=day, played=played, cap=day.exposure_cap,
+        current_conversation_id=current[0].id if current else None,
+        current_status=ConversationStatus(current[0].status) if current else None,
+        current_card=card(library, current[1]) if current and current[1] in library.scenarios
+        else None,
+        current_is_reference=is_reference,
+        next_card=card(library, upcoming[0]) if upcoming else None,
+    )
+
+
+def _target_for(s: Session, day: DayView, participant_id: int) -> tuple[int, int | None]:
+    """Spread panel members over the day's prompt versions (A/B), round robin by participant."""
+    if day.prompt_version_ids:
+        pv = s.get(PromptVersion, day.prompt_version_ids[participant_id %
+                                                         len(day.prompt_version_ids)])
+        if pv is not None:
+            return pv.bot_target_id, pv.id
+    if not day.bot_target_ids:
+        raise UserError("roleplay.no_bot")
+    return day.bot_target_ids[participant_id % len(day.bot_target_ids)], None
+
+
+def begin(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
+          consent: bool | None) -> int:
+    """Start the scenario after the content warning; `consent` is the answer to "may my
+    role-play text be used in training data" and must be given (yes or no)."""
+    if consent is None:
+        raise UserError("roleplay.consent_needed")
+    where = state(engine=engine, library=library, participant_id=participant_id)
+    if not where.day.is_open:
+        raise UserError("roleplay.day_closed")
+    if where.current_conversation_id is not None:
+        return where.current_conversation_id
+    if where.cap_reached:
+        raise UserError("roleplay.cap_reached", cap=where.cap)
+    if where.next_card is None or where.next_card.scenario_id != scenario_id:
+        raise UserError("roleplay.not_next")
+    with session_scope(engine) as s:
+        target_id, pv_id = _target_for(s, where.day, participant_id)
+    return conversations.start_conversation(
+        engine=engine, kind=ConversationKind.roleplay, bot_target_id=target_id,
+        prompt_version_id=pv_id, scenario_id=scenario_id, library=library,
+        participant_id=participant_id, training_day_id=where.day.id, consent_to_use=consent,
+    )
+
+
+def decline(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str
+            ) -> None:
+    """Skip a scenario at its content warning: recorded as skipped, no reason asked."""
+    where = state(engine=engine, library=library, participant_id=participant_id)
+    if where.next_card is None or where.next_card.scenario_id != scenario_id:
+        return
+    with session_scope(engine) as s:
+        target_id, pv_id = _target_for(s, where.day, participant_id)
+    cid = conversations.start_conversation(
+        engine=engine, kind=ConversationKind.roleplay, bot_target_id=target_id,
+        prompt_version_id=pv_id, scenario_id=scenario_id, library=library,
+        participant_id=participant_id, training_day_id=where.day.id,
+    )
+    conversations.end_conversation(engine=engine, conversation_id=cid,
+                                   status=ConversationStatus.skipped)
+
+
+def _own(engine: sa.Engine, participant_id: int, conversation_id: int) -> None:
+    with session_scope(engine) as s:
+        conv = repo.get_conversation(session=s, conversation_id=conversation_id)
+        if conv.participant_id != participant_id:
+            raise UserError("roleplay.not_yours")
+
+
+def set_status(*, engine: sa.Engine, participant_id: int, conversation_id: int,
+               status: ConversationStatus) -> None:
+    """Pause, resume (active), skip, stop or finish the panel member's own conversation."""
+    _own(engine, participant_id, conversation_id)
+    conversations.end_conversation(engine=engine, conversation_id=conversation_id,
+                                   status=status)
+
+
+def send(*, engine: sa.Engine, participant_id: int, conversation_id: int, text: str) -> int:
+    """Store what the panel member wrote (the reply is streamed separately)."""
+    _own(engine, participant_id, conversation_id)
+    if not text.strip():
+        raise UserError("roleplay.empty")
+    return conversations.add_user_turn(engine=engine, conversation_id=conversation_id,
+                                       text=text, author_participant_id=participant_id)
