@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbench.domain.enums import ConversationKind, Group, Role, TurnRole  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
-from workbench.services.training import _scoring as scoring  # noqa: E402
+from workbench.services import training  # noqa: E402
 from workbench.storage import repo  # noqa: E402
 from workbench.storage.db import make_engine, migrate, session_scope  # noqa: E402
 from workbench.storage.tables import TrainingDay  # noqa: E402
@@ -88,9 +88,10 @@ def run(engine: sa.Engine, threads: int, items: int) -> dict:
             for attempt in range(2 if n % 10 == 0 else 1):
                 t0 = time.perf_counter()
                 try:
-                    result = scoring.submit(engine=engine, rater_id=rater_id, turn_id=turn_id,
+                    result = training.submit_rating(engine=engine, rater_id=rater_id,
+                                                    turn_id=turn_id,
                                             rubric_version_id=rv,
-                                            form=scoring.RatingInput(values=full))
+                                            form=training.RatingInput(values=full))
                 except Exception as exc:  # counted and shown, never hidden
                     with lock:
                         errors += 1
@@ -130,7 +131,8 @@ def run(engine: sa.Engine, threads: int, items: int) -> dict:
 def stored_versus_ratings(engine: sa.Engine) -> str:
     """The dashboard's stored sums (every submit above marked its reply; the next view folds
     the marks in) against aggregating the ratings now: the largest difference of any column."""
-    from workbench.services.dashboard._queries import apply_pending_statistics, reply_cube
+    from workbench.services.dashboard import apply_pending_statistics
+    from workbench.services.dashboard._queries import reply_cube
     from workbench.storage.dashboard_sql import (
         PROMPT_VERSION,
         SUM_COLUMNS,

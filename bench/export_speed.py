@@ -32,7 +32,7 @@ from scrub_speed import make_texts  # noqa: E402
 from workbench.domain.export_formats import ExportFormat  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
 from workbench.domain.privacy import DeduceScrubber, ScrubContext, get_scrubber  # noqa: E402
-from workbench.services.export._export import ExportOptions, export  # noqa: E402
+from workbench.services.export import ExportOptions, write_export  # noqa: E402
 from workbench.storage import repo  # noqa: E402
 from workbench.storage.db import make_engine, migrate, session_scope  # noqa: E402
 from workbench.storage.tables import Conversation, CuratedExample, Turn  # noqa: E402
@@ -138,7 +138,7 @@ def main() -> None:
               f"(ratio to {SCRUB_TARGET:,.0f}/s: {rate / SCRUB_TARGET:.2f})")
 
         start = time.perf_counter()
-        result = export(engine=engine, options=ExportOptions(
+        result = write_export(engine=engine, options=ExportOptions(
             format=ExportFormat.openai_sft, workers=args.workers, allow_residual=True,
             exported_at=datetime(2025, 1, 1, tzinfo=UTC)),
             out_dir=Path(tmp) / "out", actor="bench")

@@ -62,9 +62,8 @@ def main() -> None:
     from workbench.bots.reference import ReferenceBot
     from workbench.domain.enums import BotKind
     from workbench.domain.library import load_library
-    from workbench.services.evaluation._judge import judge_run
-    from workbench.services.evaluation._runs import create_run, execute_run
-    from workbench.services.targets._targets import add_target, list_targets
+    from workbench.services.evaluation import create_run, execute_run, judge_run
+    from workbench.services.targets import add_target, list_targets
     from workbench.storage.db import make_engine, migrate
 
     # A suite the size of the shipped one (~24 scenarios), repeated, as `run --repeat K` makes.

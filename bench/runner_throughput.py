@@ -73,8 +73,8 @@ def one_run(work: Path, base_url: str, concurrency: int, tag: str
     manifest.json) that a 0.5 s run at concurrency 32 would otherwise count as slowness."""
     from workbench.domain.enums import BotKind
     from workbench.domain.library import load_library
-    from workbench.services.evaluation._runs import create_run, execute_run
-    from workbench.services.targets._targets import add_target
+    from workbench.services.evaluation import create_run, execute_run
+    from workbench.services.targets import add_target
     from workbench.storage.db import make_engine, migrate
 
     library = load_library([work / "scenarios", work / "rubrics"])

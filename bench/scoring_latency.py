@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbench.domain.enums import ConversationKind, Group, Role  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
-from workbench.services.training import _scoring as scoring  # noqa: E402
+from workbench.services import training  # noqa: E402
 from workbench.storage import repo  # noqa: E402
 from workbench.storage.dashboard_stats import rebuild  # noqa: E402
 from workbench.storage.db import (  # noqa: E402
@@ -183,11 +183,11 @@ def measure(engine: sa.Engine, base: dict, day_id: int, items: int) -> dict[str,
     full = {c.key: 4 if c.scale == "likert_5" else "yes" for c in base["rubric"].criteria}
     for _ in range(items):
         t0 = time.perf_counter()
-        found = scoring.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
+        found = training.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
         t1 = time.perf_counter()
         assert found is not None
-        scoring.submit(engine=engine, rater_id=base["me"], turn_id=found[0],
-                       rubric_version_id=found[1], form=scoring.RatingInput(values=full))
+        training.submit_rating(engine=engine, rater_id=base["me"], turn_id=found[0],
+                       rubric_version_id=found[1], form=training.RatingInput(values=full))
         t2 = time.perf_counter()
         nxt.append((t1 - t0) * 1000)
         sub.append((t2 - t1) * 1000)
@@ -245,7 +245,7 @@ def build(n: int, url: str | None, cache_mb: int | None) -> dict:
     print("  queue query plan:")
     print(query_plan(engine, base, day_id))
     for _ in range(5):  # warm the caches the way a working app has them
-        scoring.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
+        training.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
     return dict(n=n, url=db_url, engine=engine, base=base, day=day_id, tmp=tmp,
                 raw={"next": [], "submit": [], "both": []})
 

@@ -118,9 +118,9 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with test-sized cost (the default takes ~0.4 s a hash on CI machines)."""
     from argon2 import PasswordHasher
 
-    from workbench.services.accounts import _auth as auth
+    from workbench.services.accounts import _auth  # the hasher is module state, on purpose
 
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
+    monkeypatch.setattr(_auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
                                                         parallelism=1))
 
 

@@ -8,11 +8,7 @@ from sqlmodel import Session
 from tests import builders
 from tests.training_support import signed_in_app, staff, texts
 from workbench.domain.enums import ConversationKind, RatingSource, RatingStatus, Role
-from workbench.services.evaluation._alignment import (
-    TrustThresholds,
-    alignment_report,
-    judge_choices,
-)
+from workbench.services.evaluation import TrustThresholds, alignment_report, judge_choices
 from workbench.storage import repo
 from workbench.storage.tables import Adjudication
 

@@ -14,10 +14,8 @@ from workbench.bots.base import split_words
 from workbench.bots.faults import FaultyChatApp
 from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, RatingSource, RatingStatus, Role
-from workbench.services.evaluation._alignment import TrustThresholds
-from workbench.services.evaluation._compare import compare_runs
-from workbench.services.evaluation._runs import create_run, execute_run
-from workbench.services.targets._targets import add_target
+from workbench.services.evaluation import TrustThresholds, compare_runs, create_run, execute_run
+from workbench.services.targets import add_target
 from workbench.storage import repo
 from workbench.storage import repo_eval as q
 

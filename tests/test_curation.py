@@ -14,11 +14,8 @@ from sqlmodel import select
 from tests import builders
 from tests.curation_support import PANEL_TEXT, World, build_world, full_values
 from workbench.domain.enums import CurationState
-from workbench.services.curation import _adjudication as adjudication
-from workbench.services.curation import _agreement as agreement
-from workbench.services.curation import _curation as curation
-from workbench.services.curation._adjudication import Decision
-from workbench.services.curation._curation import ConflictError, CurationError
+from workbench.services import curation, export
+from workbench.services.curation import ConflictError, CurationError, Decision
 from workbench.storage.db import session_scope
 from workbench.storage.tables import (
     Adjudication,
@@ -89,7 +86,7 @@ def test_sync_makes_unanimous_replies_gold_and_is_idempotent(lite, lite_world):
 
 
 def test_queue_puts_critical_splits_first_then_spread(engine, world):
-    queue = adjudication.disagreement_queue(engine=engine)
+    queue = curation.disagreement_queue(engine=engine)
     order = {t: name for name, t in world.replies.items()}
     assert [order[q.turn_id] for q in queue] == ["critical", "spread3", "roleplay", "spread1"]
     first = queue[0]
@@ -101,10 +98,10 @@ def test_queue_puts_critical_splits_first_then_spread(engine, world):
 def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
     turn = world.replies["critical"]
     before = rating_rows(engine)
-    detail = adjudication.dispute_detail(engine=engine, turn_id=turn,
+    detail = curation.dispute_detail(engine=engine, turn_id=turn,
                                          rubric_version_id=world.rv_id)
     chosen = detail.ratings[1]
-    adj = adjudication.adjudicate(
+    adj = curation.adjudicate(
         engine=engine, turn_id=turn, rubric_version_id=world.rv_id, adjudicator_id=world.lead_id,
         decision=Decision(values=full_values(3), reason="Veiligheid is matig, niet onveilig",
                           ideal_reply_rating_id=chosen.rating_id),
@@ -122,7 +119,7 @@ def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
     assert ex.state == CurationState.gold and ex.ideal_reply == chosen.ideal_reply
     assert ex.ideal_reply_author_id == world.expert_ids[1]
     assert ex.lock_version == detail.lock_version + 1
-    assert turn not in [q.turn_id for q in adjudication.disagreement_queue(engine=engine)]
+    assert turn not in [q.turn_id for q in curation.disagreement_queue(engine=engine)]
     view = curation.get_example(engine=engine, example_id=ex.id or 0)
     assert view.adjudicated and view.scores["safety"] == 3.0
 
@@ -143,7 +140,7 @@ def test_adjudication_refuses_incomplete_decisions(lite, lite_world):
         fields.update({k: v for k, v in change.items() if k != "adjudicator"})
         adjudicator = lite_world.expert_ids[0] if "adjudicator" in change else lite_world.lead_id
         with pytest.raises(CurationError) as caught:
-            adjudication.adjudicate(engine=lite, turn_id=lite_world.replies["spread1"],
+            curation.adjudicate(engine=lite, turn_id=lite_world.replies["spread1"],
                                     rubric_version_id=lite_world.rv_id, adjudicator_id=adjudicator,
                                     decision=Decision(**fields), lock_version=1)
         assert caught.value.key == key, change
@@ -236,7 +233,7 @@ def test_filters_and_bulk_actions_report_stale_rows(lite, lite_world):
     assert refused.refused == [rejected[0].id] and not refused.updated
 
 
-def texts_of(examples: list[curation.ExportExample]) -> str:
+def texts_of(examples: list[export.ExportExample]) -> str:
     return json.dumps([[m.content for m in e.messages] + [e.bot_reply, e.ideal_reply or ""]
                        for e in examples], ensure_ascii=False)
 
@@ -250,35 +247,35 @@ def accept_all(engine: sa.Engine, world: World) -> None:
 
 def test_export_hands_over_consented_examples_with_context(engine, world):
     accept_all(engine, world)
-    examples = curation.curated_examples_for_export(engine=engine)
+    examples = export.curated_examples_for_export(engine=engine)
     assert len(examples) == 5 and [e.example_id for e in examples] == sorted(
         e.example_id for e in examples)
     role_play = next(e for e in examples if e.turn_id == world.replies["roleplay"])
     assert [m.content for m in role_play.messages] == [PANEL_TEXT]
     assert role_play.system_prompt and role_play.scenario_id and role_play.risk_level
     assert role_play.scores["safety"] == pytest.approx(3.0) and role_play.n_ratings == 3
-    assert len(curation.curated_examples_for_export(
+    assert len(export.curated_examples_for_export(
         engine=engine, states=[CurationState.gold])) == 1
     assert all(e.score is not None and e.score >= 3.5 for e in
-               curation.curated_examples_for_export(engine=engine, min_score=3.5))
+               export.curated_examples_for_export(engine=engine, min_score=3.5))
     tag = role_play.scenario_tags[0]
-    assert role_play.example_id in [e.example_id for e in curation.curated_examples_for_export(
+    assert role_play.example_id in [e.example_id for e in export.curated_examples_for_export(
         engine=engine, tags=[tag])]
     with session_scope(engine) as s:  # a panel member who did not consent
         for t in s.exec(select(Turn).where(Turn.author_participant_id == world.panel_id)):
             t.consent_to_use = False
             s.add(t)
-    assert PANEL_TEXT not in texts_of(curation.curated_examples_for_export(engine=engine))
-    assert PANEL_TEXT in texts_of(curation.curated_examples_for_export(engine=engine,
+    assert PANEL_TEXT not in texts_of(export.curated_examples_for_export(engine=engine))
+    assert PANEL_TEXT in texts_of(export.curated_examples_for_export(engine=engine,
                                                                        consent_only=False))
 
 
 def test_withdrawal_removes_text_and_ratings_from_reuse(engine, world):
     accept_all(engine, world)
-    assert PANEL_TEXT in texts_of(curation.curated_examples_for_export(engine=engine))
+    assert PANEL_TEXT in texts_of(export.curated_examples_for_export(engine=engine))
     report = curation.withdraw_participant(engine=engine, code=world.panel_code, actor="FAC-1")
     assert (report.turns, report.conversations, report.curated_examples) == (2, 1, 1)
-    exported = curation.curated_examples_for_export(engine=engine, consent_only=False)
+    exported = export.curated_examples_for_export(engine=engine, consent_only=False)
     assert PANEL_TEXT not in texts_of(exported) and len(exported) == 4
     assert world.replies["roleplay"] not in [v.turn_id for v in curation.list_examples(
         engine=engine)]
@@ -294,15 +291,15 @@ def test_withdrawal_removes_text_and_ratings_from_reuse(engine, world):
 
 def test_withdrawing_an_expert_clears_their_chosen_rewrite_and_ratings(engine, world):
     turn = world.replies["critical"]
-    detail = adjudication.dispute_detail(engine=engine, turn_id=turn,
+    detail = curation.dispute_detail(engine=engine, turn_id=turn,
                                          rubric_version_id=world.rv_id)
     mine = next(r for r in detail.ratings if r.rater == world.expert_codes[0])
-    adjudication.adjudicate(engine=engine, turn_id=turn, rubric_version_id=world.rv_id,
+    curation.adjudicate(engine=engine, turn_id=turn, rubric_version_id=world.rv_id,
                             adjudicator_id=world.lead_id,
                             decision=Decision(values=full_values(2), reason="x",
                                               ideal_reply_rating_id=mine.rating_id),
                             lock_version=detail.lock_version)
-    before = agreement.agreement_report(engine=engine, n_boot=0)
+    before = curation.agreement_report(engine=engine, n_boot=0)
     report = curation.withdraw_participant(engine=engine, code=world.expert_codes[0])
     assert (report.ratings, report.curated_ideal_replies, report.adjudication_ideal_replies) == (
         5, 1, 1)
@@ -312,7 +309,7 @@ def test_withdrawing_an_expert_clears_their_chosen_rewrite_and_ratings(engine, w
         assert s.exec(select(Adjudication)).one().final_ideal_reply is None
         assert all(r.withdrawn for r in s.exec(select(Rating).where(
             Rating.rater_id == world.expert_ids[0])))
-    after = agreement.agreement_report(engine=engine, n_boot=0)
+    after = curation.agreement_report(engine=engine, n_boot=0)
     assert after.excluded_withdrawn == 5 and after.n_ratings == before.n_ratings - 5
-    assert mine.ideal_reply not in texts_of(curation.curated_examples_for_export(
+    assert mine.ideal_reply not in texts_of(export.curated_examples_for_export(
         engine=engine, states=list(CurationState)))

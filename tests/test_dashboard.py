@@ -22,7 +22,7 @@ from workbench.domain.readiness import (
     parse_gate,
 )
 from workbench.domain.stats import mean_ci_normal, wilson_interval
-from workbench.services.dashboard._dashboard import (
+from workbench.services.dashboard import (
     DashboardFilter,
     build_dashboard,
     filter_options,
@@ -285,7 +285,7 @@ def test_gate_verdicts_met_not_met_not_enough_data(engine: sa.Engine, world: Wor
     panel = next(c for c in head.conditions if c.id == "panel_send")
     assert (panel.n, panel.observed) == (2, 0.5)
     assert build(engine).headline.report.verdict is GateVerdict.ready
-    assert build(engine, gate=gate("all_safe", "acute_safe")).headline.report.verdict \
+    assert build(engine, gate=gate("all_safe", "acute_safe")).headline.report.verdict\
         is GateVerdict.not_enough_data
     # pv1 alone: 1 of 3 replies safe < 0.5.
     assert d.readiness[0].report.conditions[0].status is ConditionStatus.not_met
@@ -361,10 +361,10 @@ def test_page_renders_for_a_manager_without_transcripts(settings: Any, library: 
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.training_support import signed_in_app, staff, texts
     from workbench.services.context import get_engine
-    from workbench.services.dashboard import _dashboard as dashboard
+    from workbench.services.dashboard import _dashboard  # the scrubber is module state
 
     # The real scrubber is tested above; loading it takes seconds of the page's timeout.
-    monkeypatch.setattr(dashboard, "scrub_text", cheap_scrub)
+    monkeypatch.setattr(_dashboard, "scrub_text", cheap_scrub)
     eng = get_engine(settings)
     build_world(eng, library)
     at = signed_in_app(staff(eng, "manager-1", Role.manager))

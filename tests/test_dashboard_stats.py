@@ -14,11 +14,11 @@ from alembic import command
 from tests import builders
 from tests.curation_support import build_world, full_values
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
-from workbench.services.curation import _adjudication as adjudication
-from workbench.services.curation import _withdrawal as withdrawal
-from workbench.services.curation._adjudication import Decision
+from workbench.services import curation
+from workbench.services.curation import Decision
+from workbench.services.dashboard import apply_pending_statistics
 from workbench.services.dashboard._detail import criterion_sums as stored_criterion_sums
-from workbench.services.dashboard._queries import apply_pending_statistics, reply_cube
+from workbench.services.dashboard._queries import reply_cube
 from workbench.storage import repo
 from workbench.storage.dashboard_sql import (
     PROMPT_VERSION,
@@ -88,16 +88,16 @@ def test_stored_statistics_follow_every_write(engine: sa.Engine, library: Any) -
     # A lead's decision replaces the raters' "unsafe" on the reply with a critical failure.
     turn = world.replies["critical"]
     assert before["unsafe_all"].sum() == 1
-    adjudication.adjudicate(
+    curation.adjudicate(
         engine=engine, turn_id=turn, rubric_version_id=world.rv_id, adjudicator_id=world.lead_id,
         decision=Decision(values=full_values(3), reason="Niet onveilig",
                           ideal_reply_text="Ben je nu veilig?"), lock_version=None)
     assert assert_stored_matches_ratings(engine)["unsafe_all"].sum() == 0
     # An expert withdraws: their 5 ratings leave every figure.
-    withdrawal.withdraw_participant(engine=engine, code=world.expert_codes[0])
+    curation.withdraw_participant(engine=engine, code=world.expert_codes[0])
     assert assert_stored_matches_ratings(engine)["ratings"].sum() == 10
     # The panel member withdraws: the reply in their role-play leaves the dashboard.
-    withdrawal.withdraw_participant(engine=engine, code=world.panel_code)
+    curation.withdraw_participant(engine=engine, code=world.panel_code)
     after = assert_stored_matches_ratings(engine)
     assert after["replies"].sum() == 4 and after["ratings"].sum() == 8
 
@@ -220,7 +220,7 @@ def test_stored_statistics_per_rubric_version_match_with_two_audiences(
 
 
 def test_the_demo_folds_its_own_marks(engine: sa.Engine, library: Any, tmp_path: Any) -> None:
-    from workbench.services.demo._demo import load_demo
+    from workbench.services.demo import load_demo
     from workbench.storage.tables import reply_stat_pending
 
     load_demo(engine=engine, library=library, runs_dir=tmp_path,

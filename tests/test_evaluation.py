@@ -14,11 +14,9 @@ from tests.test_judge import reference_run
 from workbench.bots.faults import FaultyChatApp
 from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, ConversationKind, RatingStatus, TurnRole
-from workbench.services.evaluation._expectations import (
-    expectation_outcomes_for_turn,
-    references_for,
-)
-from workbench.services.targets._targets import add_target, list_targets
+from workbench.services.evaluation import expectation_outcomes_for_turn
+from workbench.services.evaluation._expectations import references_for
+from workbench.services.targets import add_target, list_targets
 from workbench.storage import repo
 from workbench.storage import repo_eval as q
 from workbench.storage.db import make_engine, migrate
@@ -150,7 +148,8 @@ def test_reference_sources_and_positions(two_runs) -> None:
 
 
 def test_offline_ragas_metrics_with_the_network_blocked(db, two_runs, network_log) -> None:
-    from workbench.services.evaluation._ragas import STRING_METRICS, run_metrics
+    from workbench.services.evaluation import run_metrics
+    from workbench.services.evaluation._ragas import STRING_METRICS
 
     run_a, a, _ = two_runs
     result = run_metrics(db, run_a)  # no judge configured
@@ -170,7 +169,7 @@ def test_offline_ragas_metrics_with_the_network_blocked(db, two_runs, network_lo
 
 
 def test_llm_metrics_only_reach_the_judge_on_loopback(db, two_runs, network_log) -> None:
-    from workbench.services.evaluation._ragas import run_metrics
+    from workbench.services.evaluation import run_metrics
 
     run_a, a, _ = two_runs
 

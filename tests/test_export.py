@@ -21,9 +21,15 @@ from workbench import __version__
 from workbench.domain.enums import ConversationKind, Group, PairwiseChoice, Role, TurnRole
 from workbench.domain.export_formats import ExportFormat
 from workbench.domain.privacy import ScrubResult
-from workbench.services.export._export import ExportOptions, ResidualPIIError, export, preview
-from workbench.services.export._select import ExportFilters
-from workbench.services.export._write import ExportTargetError, sha256
+from workbench.services.export import (
+    ExportFilters,
+    ExportOptions,
+    ExportTargetError,
+    ResidualPIIError,
+    preview_export,
+    write_export,
+)
+from workbench.services.export._write import sha256
 from workbench.storage import repo
 from workbench.storage.db import make_engine, migrate, session_scope
 from workbench.storage.repo_curation import withdraw_participant_rows
@@ -149,7 +155,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[sa.Engine, Seeded]
 
 def run(engine: sa.Engine, tmp: Path, fmt: str, name: str = "out", **opts: Any):
     filters = opts.pop("filters", ExportFilters())
-    return export(engine=engine, options=ExportOptions(format=ExportFormat(fmt), filters=filters,
+    return write_export(engine=engine, options=ExportOptions(format=ExportFormat(fmt),
+                                                             filters=filters,
                                                         exported_at=AT, **opts),
                   out_dir=tmp / name, actor="dev-1")
 
@@ -241,10 +248,10 @@ class MissesPhones:
 
 def test_gate_stops_export_with_residual_pii(seeded, tmp_path: Path, monkeypatch) -> None:
     from workbench.domain.privacy import get_scrubber
-    from workbench.services.export import _scrub as export_scrub
+    from workbench.services.export import _scrub
 
     engine, ids = seeded
-    monkeypatch.setattr(export_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
+    monkeypatch.setattr(_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
     with pytest.raises(ResidualPIIError) as info:
         run(engine, tmp_path, "openai-sft")
     where = info.value.residuals
@@ -273,11 +280,11 @@ def test_cli_gate_and_allow_residual(seeded, settings, tmp_path: Path, monkeypat
     from workbench import cli_commands  # noqa: F401
     from workbench.cli import app
     from workbench.domain.privacy import get_scrubber
-    from workbench.services.export import _scrub as export_scrub
+    from workbench.services.export import _scrub
 
     engine, _ = seeded
     monkeypatch.setattr("workbench.cli_export._engine", lambda: engine)
-    monkeypatch.setattr(export_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
+    monkeypatch.setattr(_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
     runner = CliRunner()
     stopped = runner.invoke(app, ["export", "--format", "openai-sft", "--out",
                                   str(tmp_path / "x")])
@@ -346,7 +353,7 @@ def test_table_has_all_ratings_scrubbed_and_neutralised(seeded, tmp_path: Path) 
 
 def test_preview_shows_scrubbed_records(seeded) -> None:
     engine, _ = seeded
-    p = preview(engine=engine, options=ExportOptions(format=ExportFormat.openai_sft), n=2)
+    p = preview_export(engine=engine, options=ExportOptions(format=ExportFormat.openai_sft), n=2)
     assert p.counts["examples"] >= 12 and "train.jsonl" in p.files
     assert "Sanne" not in "".join(p.files.values())
 
@@ -358,8 +365,8 @@ def test_preview_shows_scrubbed_records(seeded) -> None:
 ], ids=str)
 def test_fast_selection_equals_curations(seeded, args: dict[str, Any]) -> None:
     """The export reads examples with column queries; curation's ORM version is the reference."""
-    from workbench.services.curation._examples import curated_examples_for_export
-    from workbench.services.export._examples import load_examples
+    from workbench.services.export import curated_examples_for_export
+    from workbench.services.export import curated_examples_for_export as load_examples
 
     engine, _ = seeded
     ours = load_examples(engine=engine, **args)
@@ -367,8 +374,8 @@ def test_fast_selection_equals_curations(seeded, args: dict[str, Any]) -> None:
 
 
 def test_every_format_on_both_databases(engine, library, tmp_path: Path) -> None:
-    from workbench.services.curation._examples import curated_examples_for_export
-    from workbench.services.export._examples import load_examples
+    from workbench.services.export import curated_examples_for_export
+    from workbench.services.export import curated_examples_for_export as load_examples
 
     seed_export_data(engine, library)
     assert load_examples(engine=engine) == curated_examples_for_export(engine=engine)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from tests.test_export import seed_export_data
 from workbench.domain import export_formats as ef
 from workbench.domain.export_formats import Example, ExportFormat, Msg
-from workbench.services.export._export import ExportOptions, export
+from workbench.services.export import ExportOptions, write_export
 
 ROLES = {"system", "user", "assistant"}
 
@@ -201,7 +201,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
 
 def do_export(db: sa.Engine, folder: Path, fmt: ExportFormat, at: datetime = AT,
               **opts: Any) -> Path:
-    return export(engine=db, options=ExportOptions(format=fmt, exported_at=at, **opts),
+    return write_export(engine=db, options=ExportOptions(format=fmt, exported_at=at, **opts),
                   out_dir=folder, actor="dev").out_dir
 
 

@@ -16,14 +16,18 @@ from workbench.bots.reference import ReferenceBot
 from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, RatingSource, Role
 from workbench.domain.scoring import score
-from workbench.services.evaluation._judge import JudgeItem, ajudge_turns, judge_reasons, judge_run
-from workbench.services.evaluation._judge_prompt import (
+from workbench.services.evaluation import (
     InvalidJudgement,
+    ajudge_turns,
+    create_run,
+    execute_run,
+    judge_reasons,
+    judge_run,
+    judge_template_sha,
     parse_judgement,
-    template_sha,
 )
-from workbench.services.evaluation._runs import create_run, execute_run
-from workbench.services.targets._targets import add_target
+from workbench.services.evaluation._judge import JudgeItem
+from workbench.services.targets import add_target
 from workbench.storage import repo
 from workbench.storage import repo_eval as q
 from workbench.storage.db import make_engine, migrate
@@ -96,7 +100,7 @@ def make_run(engine, library, tmp_path: Path, server: RunningServer) -> str:  # 
 def sqlite_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     eng = make_engine(f"sqlite:///{tmp_path / 'judge.db'}")
     migrate(eng)
-    from workbench.services.targets._targets import list_targets
+    from workbench.services.targets import list_targets
 
     list_targets(engine=eng)  # creates the reference target
     yield eng
@@ -105,7 +109,7 @@ def sqlite_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_valid_answers_become_judge_ratings_and_rerun_is_idempotent(
         engine, library, tmp_path, judge_server) -> None:
-    from workbench.services.targets._targets import list_targets
+    from workbench.services.targets import list_targets
 
     server, fake = judge_server
     list_targets(engine=engine)
@@ -120,7 +124,7 @@ def test_valid_answers_become_judge_ratings_and_rerun_is_idempotent(
     assert judge.role == Role.judge and len(ratings) == 4
     for r in ratings:
         assert r.source == RatingSource.judge and r.rater_id == judge.id
-        assert r.judge_model == "judge-model" and r.judge_prompt_sha == template_sha("nl")
+        assert r.judge_model == "judge-model" and r.judge_prompt_sha == judge_template_sha("nl")
         assert r.values["safety"] == 2 and r.values["would_send"] == 1
         verdict = score(rubric, {**r.values, "would_send": "yes"})
         assert r.overall == pytest.approx(verdict.overall) and r.unsafe is False
@@ -169,7 +173,7 @@ def test_invalid_answers_are_retried_then_recorded_as_failures(
         assert len(events) == n and events[-1].entity_id == str(first)
         details = events[-1].details
         assert details["attempts"] == 3 and len(details["problems"]) == 3, bad
-        assert details["judge_prompt_sha"] == template_sha("nl") and details["raw_excerpt"]
+        assert details["judge_prompt_sha"] == judge_template_sha("nl") and details["raw_excerpt"]
     # A retry shows the judge its own answer and what was wrong with it.
     retry = [r.body["messages"] for r in server.app.recorded() if len(r.body["messages"]) > 2]
     assert retry and retry[0][-1]["content"].startswith("Je vorige antwoord was ongeldig")
@@ -184,8 +188,8 @@ def test_a_rating_written_meanwhile_is_kept(sqlite_engine, library, tmp_path,
                                             judge_server) -> None:
     """Two runs of the same judge at once: the bulk insert hits the UNIQUE constraint and the
     one-by-one upsert keeps the first rating."""
+    from workbench.services.evaluation import Judgement
     from workbench.services.evaluation._judge import _Outcome, _store, ensure_judge_rater
-    from workbench.services.evaluation._judge_prompt import Judgement
 
     server, _ = judge_server
     run_id = make_run(sqlite_engine, library, tmp_path, server)

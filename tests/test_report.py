@@ -23,8 +23,8 @@ from tests.test_dashboard import build_world, cheap_scrub
 from workbench import cli_report  # noqa: F401  (registers `report` on the app)
 from workbench.cli import app
 from workbench.services.context import get_engine
-from workbench.services.dashboard._dashboard import build_dashboard
-from workbench.services.dashboard._report import plotly_bundle, render
+from workbench.services.dashboard import build_dashboard, render_report
+from workbench.services.dashboard._report import plotly_bundle
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Turn
 
@@ -62,10 +62,10 @@ def filled(settings: Any, library: Any) -> tuple[sa.Engine, Any]:
 
 def test_cli_writes_one_self_contained_file_with_the_verdict(
         filled: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbench.services.dashboard import _dashboard as dashboard
+    from workbench.services.dashboard import _dashboard  # the scrubber is module state
 
     # The real scrubber is tested in test_dashboard; here it would only cost seconds.
-    monkeypatch.setattr(dashboard, "scrub_text", cheap_scrub)
+    monkeypatch.setattr(_dashboard, "scrub_text", cheap_scrub)
     _, world = filled
     out = tmp_path / "board" / "rapport.html"
     result = CliRunner().invoke(app, ["report", "--training-day", str(world.day),
@@ -99,7 +99,7 @@ def test_cli_english_and_errors(filled: Any, tmp_path: Path) -> None:
 
 def test_render_strips_urls_from_our_markup_only(filled: Any) -> None:
     eng, _ = filled
-    page = render(build_dashboard(eng, scrub=cheap_scrub), scope="https://example.org/x")
+    page = render_report(build_dashboard(eng, scrub=cheap_scrub), scope="https://example.org/x")
     assert "example.org/x" in page
     assert_self_contained(page)
 
@@ -113,7 +113,7 @@ def test_report_opens_offline_in_chromium_and_draws_every_graph(filled: Any,
 
     eng, _ = filled
     path = tmp_path / "report.html"
-    path.write_text(render(build_dashboard(eng, scrub=cheap_scrub)), encoding="utf-8")
+    path.write_text(render_report(build_dashboard(eng, scrub=cheap_scrub)), encoding="utf-8")
     requests: list[str] = []
     errors: list[str] = []
     with sync_playwright() as pw:

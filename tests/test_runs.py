@@ -12,10 +12,9 @@ from sqlmodel import Session, select
 from workbench.bots import BotError
 from workbench.bots.faults import Fault, FaultAction
 from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, TurnStatus
-from workbench.services.evaluation._replay import import_transcripts
-from workbench.services.evaluation._runs import create_run, execute_run
-from workbench.services.targets._targets import add_target, list_targets
-from workbench.services.training import _conversations as conv_svc
+from workbench.services import training
+from workbench.services.evaluation import create_run, execute_run, import_transcripts
+from workbench.services.targets import add_target, list_targets
 from workbench.storage.tables import Conversation, ScenarioSnapshot, Turn
 
 SCENARIOS = ["acuut-verwurging-partner", "info-wat-doet-veilig-thuis-blijft-dit-anoniem",
@@ -42,14 +41,14 @@ def test_reference_target_exists_out_of_the_box(db) -> None:
 
 def test_live_turn_streams_and_persists_with_provenance(db, library, fault_server) -> None:
     target_id = openai_target(db, fault_server)
-    cid = conv_svc.start_conversation(engine=db, kind=ConversationKind.roleplay,
+    cid = training.start_conversation(engine=db, kind=ConversationKind.roleplay,
                                       bot_target_id=target_id, scenario_id=SCENARIOS[0],
                                       library=library, consent_to_use=True)
-    conv_svc.add_user_turn(engine=db, conversation_id=cid, text="Hij kneep mijn keel dicht.")
-    handle = conv_svc.stream_reply(engine=db, conversation_id=cid)
+    training.add_user_turn(engine=db, conversation_id=cid, text="Hij kneep mijn keel dicht.")
+    handle = training.stream_reply(engine=db, conversation_id=cid)
     chunks = list(handle)
     assert len(chunks) > 3
-    turns = conv_svc.transcript(engine=db, conversation_id=cid)
+    turns = training.transcript(engine=db, conversation_id=cid)
     assert [t.role for t in turns] == ["user", "assistant"]
     reply = turns[1]
     assert reply.id == handle.turn_id and reply.content == "".join(chunks)
@@ -63,25 +62,25 @@ def test_live_turn_streams_and_persists_with_provenance(db, library, fault_serve
                                    Fault.rate_limit, Fault.missing_choices])
 def test_failed_reply_is_kept_and_can_be_retried(db, library, fault_server, fault) -> None:
     target_id = openai_target(db, fault_server)
-    cid = conv_svc.start_conversation(engine=db, kind=ConversationKind.scripted,
+    cid = training.start_conversation(engine=db, kind=ConversationKind.scripted,
                                       bot_target_id=target_id, scenario_id=SCENARIOS[1],
                                       library=library)
-    conv_svc.add_user_turn(engine=db, conversation_id=cid, text="Blijft dit anoniem?")
+    training.add_user_turn(engine=db, conversation_id=cid, text="Blijft dit anoniem?")
     action = FaultAction(fault, retry_after="0", cut_after_chunks=2)
     broken = {"on": True}  # the server misbehaves until the first failure has been reported
     fault_server.app.plan.decide = lambda body, n: action if broken["on"] else None
     with pytest.raises(BotError) as info:
-        list(conv_svc.stream_reply(engine=db, conversation_id=cid))
+        list(training.stream_reply(engine=db, conversation_id=cid))
     broken["on"] = False
     assert str(info.value.kind) in {"server_error", "malformed", "stream_cut", "rate_limit"}
-    assert conv_svc.needs_reply(engine=db, conversation_id=cid)
-    retried = conv_svc.reply(engine=db, conversation_id=cid)
+    assert training.needs_reply(engine=db, conversation_id=cid)
+    retried = training.complete_reply(engine=db, conversation_id=cid)
     assert retried.status == TurnStatus.ok and retried.content
-    everything = conv_svc.transcript(engine=db, conversation_id=cid, include_failed=True)
+    everything = training.transcript(engine=db, conversation_id=cid, include_failed=True)
     assert [(t.role, t.status) for t in everything] == [
         ("user", "ok"), ("assistant", "failed"), ("assistant", "ok")]
     assert everything[1].error_kind == str(info.value.kind)
-    assert not conv_svc.needs_reply(engine=db, conversation_id=cid)
+    assert not training.needs_reply(engine=db, conversation_id=cid)
 
 
 def test_refused_connection_is_a_failed_turn(db, library) -> None:
@@ -91,10 +90,10 @@ def test_refused_connection_is_a_failed_turn(db, library) -> None:
         view = add_target(engine=db, name="gone", kind=BotKind.openai, base_url=url,
                           model="m", prompt="p", label="v1",
                           parameters={"max_retries": 0, "timeout_s": 1})
-        cid = conv_svc.start_conversation(engine=db, kind=ConversationKind.scripted,
+        cid = training.start_conversation(engine=db, kind=ConversationKind.scripted,
                                           bot_target_id=view.id)
-        conv_svc.add_user_turn(engine=db, conversation_id=cid, text="Hallo?")
-        turn = conv_svc.reply(engine=db, conversation_id=cid)
+        training.add_user_turn(engine=db, conversation_id=cid, text="Hallo?")
+        turn = training.complete_reply(engine=db, conversation_id=cid)
     assert turn.status == TurnStatus.failed and turn.error_kind == "connection_refused"
 
 
@@ -178,7 +177,7 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
     scripted = [t.text for t in library.scenarios[SCENARIOS[0]].scenario.scripted_turns]
     with Session(db) as s:
         conv_id = s.exec(select(Conversation.id).where(Conversation.run_id == run_id)).one()
-    turns = conv_svc.transcript(engine=db, conversation_id=conv_id or 0)
+    turns = training.transcript(engine=db, conversation_id=conv_id or 0)
     assert [t.content for t in turns if t.role == "user"] == scripted
     assert [t.role for t in turns] == ["user", "assistant"] * len(scripted)
 

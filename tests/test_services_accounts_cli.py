@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.services.accounts import _auth as auth
+from workbench.services import accounts
 from workbench.services.context import get_engine
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -23,16 +23,17 @@ def test_add_list_and_change_password(settings) -> None:  # type: ignore[no-unty
                     stdin="een-lang-wachtwoord\n")
     assert result.exit_code == 0, result.output
     eng = get_engine(settings)
-    assert auth.sign_in(engine=eng, code="anna", password="een-lang-wachtwoord").role == "expert"
+    assert accounts.sign_in(engine=eng, code="anna",
+                            password="een-lang-wachtwoord").role == "expert"
     listed = invoke("account", "list")
     assert "anna\texpert\tnl" in listed.output
     changed = invoke("account", "password", "anna", "--password-stdin",
                      stdin="nog-een-lang-wachtwoord\n")
     assert changed.exit_code == 0
-    assert auth.sign_in(engine=eng, code="anna", password="nog-een-lang-wachtwoord")
+    assert accounts.sign_in(engine=eng, code="anna", password="nog-een-lang-wachtwoord")
     oidc = invoke("account", "add", "jan@example.org", "--role", "manager", "--no-password")
     assert oidc.exit_code == 0
-    assert auth.sign_in_oidc(engine=eng, email="jan@example.org").role == "manager"
+    assert accounts.sign_in_oidc(engine=eng, email="jan@example.org").role == "manager"
 
 
 @pytest.mark.parametrize("args,stdin,message", [

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from tests import builders
 from workbench.domain.agreement import NO_VARIATION, alpha
 from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
-from workbench.services.curation import _agreement as agreement
+from workbench.services import curation
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Rating, TrainingDay
@@ -78,13 +78,13 @@ def seed(engine: sa.Engine, library, *, clarity: int | None = None) -> dict[str,
                 "replies": [r.id for r in replies], "experts": [e.code for e in experts]}
 
 
-def rows_by(report: agreement.AgreementReport) -> dict[tuple[str, str], Any]:
+def rows_by(report: curation.AgreementReport) -> dict[tuple[str, str], Any]:
     return {(e.scope, e.criterion): e for e in report.entries}
 
 
 def test_only_submitted_non_judge_ratings_of_the_day_count(engine: sa.Engine, library):
     ids = seed(engine, library)
-    report = agreement.agreement_report(engine=engine, training_day_id=ids["day"], n_boot=200)
+    report = curation.agreement_report(engine=engine, training_day_id=ids["day"], n_boot=200)
     rows = rows_by(report)
     safety = rows[("expert", "safety")]
     expected = alpha(EXPERT_SAFETY, "ordinal", n_boot=200)
@@ -100,7 +100,7 @@ def test_only_submitted_non_judge_ratings_of_the_day_count(engine: sa.Engine, li
     assert report.n_ratings == 17 + 12 and report.n_replies == 6
     assert ("between", "would_send") in rows and ("between", "safety") not in rows
     assert rows[("between", "would_send")].rubric == "expert v1 × lived-experience v1"
-    everything = agreement.agreement_report(engine=engine, n_boot=0)
+    everything = curation.agreement_report(engine=engine, n_boot=0)
     assert rows_by(everything)[("expert", "safety")].result.n_items == 7  # the other day too
 
 
@@ -110,7 +110,7 @@ def test_undefined_alpha_is_null_with_a_reason_in_json(tmp_path: Path, library):
     engine = make_engine(f"sqlite:///{tmp_path / 'u.db'}")
     migrate(engine)
     ids = seed(engine, library, clarity=3)
-    report = agreement.agreement_report(engine=engine, training_day_id=ids["day"],
+    report = curation.agreement_report(engine=engine, training_day_id=ids["day"],
                                         rubric_version_id=ids["erv"])
     data = json.loads(json.dumps(report.to_json(), allow_nan=False))
     (row,) = [r for r in data["rows"] if r["criterion"] == "clarity"]
@@ -125,7 +125,7 @@ def test_calibration_view_drivers_offsets_and_anchors(tmp_path: Path, library):
     engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     migrate(engine)
     ids = seed(engine, library)
-    view = agreement.calibration_view(engine=engine, rubric_version_id=ids["erv"],
+    view = curation.calibration_view(engine=engine, rubric_version_id=ids["erv"],
                                       training_day_id=ids["day"], n_boot=0)
     assert view.group == "expert" and {e.criterion for e in view.entries} == {
         "safety", "would_send"}
@@ -143,7 +143,7 @@ def test_calibration_view_drivers_offsets_and_anchors(tmp_path: Path, library):
     assert [offsets[c].label for c in ("E0", "E1", "E2")] == ["in_line", "lenient", "strict"]
     assert [ex.turn_id for ex in view.anchors["safety"][4]] == [ids["replies"][3]]
     assert view.anchors["would_send"][True][0].text
-    panel = agreement.calibration_view(engine=engine, rubric_version_id=ids["prv"], n_boot=0)
+    panel = curation.calibration_view(engine=engine, rubric_version_id=ids["prv"], n_boot=0)
     assert panel.group == "lived_experience"
     assert [o.rater for o in panel.offsets] and all(o.label != "unknown" for o in panel.offsets)
 

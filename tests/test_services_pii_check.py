@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.services.training._pii_check import personal_data_types
+from workbench.services.training import personal_data_types
 
 
 @pytest.mark.parametrize("text,kinds", [

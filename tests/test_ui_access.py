@@ -51,7 +51,7 @@ def test_the_registry_matches_the_expected_access() -> None:
     declared = {p.url_path: set(p.roles) for p in registry.PAGES}
     assert {k: declared.get(k) for k in MINE} == MINE
     for role in ROLES:
-        assert {p.url_path for p in registry.pages_for(role)} == \
+        assert {p.url_path for p in registry.pages_for(role)} ==\
             {url for url, roles in declared.items() if role in roles}
     assert len({p.url_path for p in registry.PAGES}) == len(registry.PAGES)
     assert registry.pages_for(None) == [registry.SIGN_IN]
@@ -130,15 +130,15 @@ def test_language_switch_is_stored_on_the_participant(eng) -> None:  # type: ign
     assert at.title[0].value == "Welcome, exp"
     again = signed_in_app(user.__class__(**{**user.__dict__, "language": "en"}))
     assert again.title[0].value == "Welcome, exp"
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
 
-    assert auth.sign_in(engine=eng, code="exp", password=PASSWORD).language == "en"
+    assert accounts.sign_in(engine=eng, code="exp", password=PASSWORD).language == "en"
 
 
 def test_oidc_identity_maps_to_an_existing_staff_account(eng) -> None:  # type: ignore[no-untyped-def]
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
 
-    auth.create_staff(engine=eng, code="jan@example.org", role=Role.manager, password=None)
+    accounts.create_staff(engine=eng, code="jan@example.org", role=Role.manager, password=None)
     auth_secrets = {"redirect_uri": "http://127.0.0.1/oauth2callback", "cookie_secret": "x",
                     "client_id": "x", "client_secret": "x",
                     "server_metadata_url": "https://login.example.org/.well-known/x"}
@@ -157,7 +157,7 @@ def test_oidc_identity_maps_to_an_existing_staff_account(eng) -> None:  # type: 
 
 
 def test_demo_data_is_marked_on_every_page(eng, library, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from workbench.services.demo._demo import load_demo
+    from workbench.services.demo import load_demo
 
     user = staff(eng, "user-demo-check", Role.facilitator)
     assert "DEMO" not in texts(signed_in_app(user))

@@ -12,9 +12,8 @@ from tests.curation_support import PANEL_TEXT, World, build_world
 from tests.test_curation import accept_all, rating_rows, texts_of
 from tests.training_support import app, button, texts
 from workbench.domain.enums import CurationState, Role
+from workbench.services import curation, export
 from workbench.services.context import get_engine
-from workbench.services.curation import _adjudication as adjudication
-from workbench.services.curation import _curation as curation
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Adjudication
 from workbench.ui import registry
@@ -49,7 +48,7 @@ def test_adjudication_page_orders_the_queue_and_keeps_ratings(settings, world):
     at = open_page(world.lead_id, "adjudication")
     queue = at.dataframe[0].value
     order = {t: name for name, t in world.replies.items()}
-    expected = [order[q.turn_id] for q in adjudication.disagreement_queue(engine=engine)]
+    expected = [order[q.turn_id] for q in curation.disagreement_queue(engine=engine)]
     assert expected == ["critical", "spread3", "roleplay", "spread1"]
     assert list(queue[nl("curation.adjudication.critical")]) == ["⚠️", "", "", ""]
     picked = at.selectbox(key="adj_pick").value
@@ -100,7 +99,7 @@ def test_a_concurrent_edit_is_refused_with_a_clear_message(settings, world):
 def test_facilitator_withdrawal_removes_the_text_from_the_export(settings, world):
     engine = get_engine(settings)
     accept_all(engine, world)
-    assert PANEL_TEXT in texts_of(curation.curated_examples_for_export(engine=engine))
+    assert PANEL_TEXT in texts_of(export.curated_examples_for_export(engine=engine))
     at = open_page(world.facilitator_id, "participants")
     at.selectbox(key="pa_withdraw_code").set_value(world.panel_code)
     at.checkbox(key="pa_withdraw_sure").check()
@@ -108,7 +107,7 @@ def test_facilitator_withdrawal_removes_the_text_from_the_export(settings, world
     at.run()
     assert not at.exception
     assert f"{world.panel_code} is teruggetrokken" in texts(at)
-    exported = curation.curated_examples_for_export(engine=engine, consent_only=False)
+    exported = export.curated_examples_for_export(engine=engine, consent_only=False)
     assert PANEL_TEXT not in texts_of(exported) and len(exported) == 4
 
 

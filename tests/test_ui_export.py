@@ -22,7 +22,7 @@ from tests.training_support import (
 )
 from workbench.domain.enums import Role
 from workbench.domain.privacy import get_scrubber
-from workbench.services.export._views import export_zip
+from workbench.services.export import export_zip
 from workbench.storage.db import session_scope
 from workbench.storage.tables import ExportRecord
 

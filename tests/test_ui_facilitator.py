@@ -15,9 +15,7 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import Role, TrainingDayStatus
-from workbench.services.accounts import _auth as auth
-from workbench.services.targets import _targets as bots
-from workbench.services.training import _days as training_days
+from workbench.services import accounts, targets, training
 from workbench.storage.tables import JoinCode, TrainingDay
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -45,7 +43,7 @@ def test_facilitator_creates_a_day_and_hands_out_a_code(eng, library) -> None:  
     with Session(eng) as s:
         stored = s.exec(select(JoinCode)).one()
     assert shown.replace("-", "") not in stored.code_hash  # only the hash is kept
-    member = auth.redeem_join_code(engine=eng, code=shown)
+    member = accounts.redeem_join_code(engine=eng, code=shown)
     roleplay_replies(eng, library, member)
 
     at.run()  # live progress
@@ -56,16 +54,16 @@ def test_facilitator_creates_a_day_and_hands_out_a_code(eng, library) -> None:  
 
     button(at, "Intrekken").click().run()
     assert "ingetrokken" in texts(at)
-    assert auth.current(engine=eng, participant_id=member.participant_id) is None
+    assert accounts.current_participant(engine=eng, participant_id=member.participant_id) is None
 
     at.number_input(key=f"fa_set_overlap_{day.id}").set_value(2)
     button(at, "Opslaan").click().run()
-    assert training_days.get_day(engine=eng, training_day_id=day.id).overlap == 2
+    assert training.get_day(engine=eng, training_day_id=day.id).overlap == 2
 
     assert button(at, "Dag sluiten").disabled
     at.checkbox(key=f"fa_close_sure_{day.id}").check().run()
     button(at, "Dag sluiten").click().run()
-    assert training_days.get_day(engine=eng, training_day_id=day.id).status == \
+    assert training.get_day(engine=eng, training_day_id=day.id).status ==\
         TrainingDayStatus.closed
     assert "Nieuwe code maken" not in [b.label for b in at.button]
 
@@ -85,10 +83,10 @@ def test_bot_prompt_is_set_from_the_page(eng) -> None:  # type: ignore[no-untype
     at.text_area(key="bt_prompt_text_reference").input("Je bent een korte, warme chatbot.")
     at.text_input(key="bt_prompt_label_reference").input("v2-kort")
     button(at, "Prompt opslaan").click().run()
-    target = bots.list_targets(engine=eng)[0]
+    target = targets.list_targets(engine=eng)[0]
     assert target.prompt_label == "v2-kort" and target.n_prompt_versions == 2
     at.text_input(key="bt_name").input("lokaal-model")
     at.text_input(key="bt_base_url").input("http://127.0.0.1:9/v1")
     at.text_input(key="bt_model").input("tiny")
     button(at, "Toevoegen").click().run()
-    assert [t.name for t in bots.list_targets(engine=eng)] == ["lokaal-model", "reference"]
+    assert [t.name for t in targets.list_targets(engine=eng)] == ["lokaal-model", "reference"]

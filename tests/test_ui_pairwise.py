@@ -13,7 +13,7 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import PairwiseChoice
-from workbench.services.training import _pairwise as pairwise
+from workbench.services import training
 from workbench.storage.tables import PairwiseJudgement, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -26,7 +26,7 @@ def test_pairwise_judgement_records_the_side_assignment(eng, library) -> None:  
     at = signed_in_app(rater)
     at.switch_page("app_pages/pairwise.py").run()
     assert not at.exception
-    left = pairwise.left_turn_for(rater.participant_id, a, b)
+    left = training.left_turn_for(rater.participant_id, a, b)
     with Session(eng) as s:
         left_text = (s.get(Turn, left) or Turn()).content
     shown = [m.value for m in at.markdown]

@@ -15,8 +15,7 @@ from tests.training_support import (
 )
 from workbench.bots.base import BaseBot, ConnectionRefused
 from workbench.domain.enums import BotKind, ConversationStatus, RatingStatus, TurnRole
-from workbench.services.accounts import _auth as auth
-from workbench.services.training import _conversations as conversations_service
+from workbench.services import accounts
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -43,7 +42,7 @@ def turns_of(eng: sa.Engine, cid: int) -> list[Turn]:
 
 def test_full_roleplay_with_consent_skip_feedback_pause_and_stop(eng, library) -> None:  # type: ignore[no-untyped-def]
     day_id = reference_day(eng, library)
-    code = auth.issue_join_code(engine=eng, training_day_id=day_id)
+    code = accounts.issue_join_code(engine=eng, training_day_id=day_id)
     at = join(code)
     page = texts(at)
     assert "Voordat je begint" in page and "Dit scenario gaat over" in page
@@ -106,7 +105,7 @@ def test_full_roleplay_with_consent_skip_feedback_pause_and_stop(eng, library) -
 
 def test_refresh_continues_the_open_conversation(eng, library) -> None:  # type: ignore[no-untyped-def]
     day_id = reference_day(eng, library)
-    code = auth.issue_join_code(engine=eng, training_day_id=day_id)
+    code = accounts.issue_join_code(engine=eng, training_day_id=day_id)
     at = join(code)
     at.radio[0].set_value("no").run()
     button(at, "Beginnen").click().run()
@@ -119,7 +118,7 @@ def test_refresh_continues_the_open_conversation(eng, library) -> None:  # type:
 
 def test_exposure_cap_ends_the_day_with_a_debrief(eng, library) -> None:  # type: ignore[no-untyped-def]
     day_id = reference_day(eng, library, exposure_cap=1)
-    at = join(auth.issue_join_code(engine=eng, training_day_id=day_id))
+    at = join(accounts.issue_join_code(engine=eng, training_day_id=day_id))
     at.radio[0].set_value("yes").run()
     button(at, "Beginnen").click().run()
     at.chat_input[0].set_value("Hoi.").run()
@@ -127,7 +126,7 @@ def test_exposure_cap_ends_the_day_with_a_debrief(eng, library) -> None:  # type
     assert "Dank je wel voor het spelen" in texts(at)
     assert "Volgend scenario" not in [b.label for b in at.button]  # cap of 1 reached
     assert conversations_of(eng)[0].status == ConversationStatus.finished
-    fresh = join(auth.issue_join_code(engine=eng, training_day_id=day_id))
+    fresh = join(accounts.issue_join_code(engine=eng, training_day_id=day_id))
     assert "Voordat je begint" in texts(fresh)  # another member starts normally
     again = app()
     again.session_state["auth_participant_id"] = conversations_of(eng)[0].participant_id
@@ -155,16 +154,18 @@ class FlakyBot(BaseBot):
 
 def test_a_bot_failure_keeps_the_message_and_offers_try_again(eng, library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     bot = FlakyBot()
-    monkeypatch.setattr(conversations_service, "bot_for", lambda target, **kw: bot)
+    from workbench.services.training import _conversations
+
+    monkeypatch.setattr(_conversations, "bot_for", lambda target, **kw: bot)
     day_id = reference_day(eng, library)
-    at = join(auth.issue_join_code(engine=eng, training_day_id=day_id))
+    at = join(accounts.issue_join_code(engine=eng, training_day_id=day_id))
     at.radio[0].set_value("yes").run()
     button(at, "Beginnen").click().run()
     at.chat_input[0].set_value("Hallo?").run()
     assert "niet bereikbaar" in texts(at) and "Je bericht is bewaard" in texts(at)
     assert at.chat_input[0].disabled  # no new message on top of an unanswered one
     conv = conversations_of(eng)[-1]
-    assert [(t.role, t.status) for t in turns_of(eng, conv.id or 0)] == \
+    assert [(t.role, t.status) for t in turns_of(eng, conv.id or 0)] ==\
         [(TurnRole.user, "ok"), (TurnRole.assistant, "failed")]
     button(at, "Opnieuw proberen").click().run()
     assert not at.exception
@@ -175,6 +176,6 @@ def test_a_bot_failure_keeps_the_message_and_offers_try_again(eng, library, monk
 
 def test_skip_pause_stop_also_stay_in_the_sidebar(eng, library) -> None:  # type: ignore[no-untyped-def]
     """The controls are repeated in the sidebar, which stays in view while the chat scrolls."""
-    at = join(auth.issue_join_code(engine=eng, training_day_id=reference_day(eng, library)))
+    at = join(accounts.issue_join_code(engine=eng, training_day_id=reference_day(eng, library)))
     keys = {b.key for b in at.sidebar.button}
     assert {"rp_skip_side", "rp_pause_side", "rp_stop_side"} <= keys

@@ -18,7 +18,7 @@ from tests.training_support import (
     texts,
 )
 from workbench.domain.enums import ConversationKind, RatingStatus, Role
-from workbench.services.training import _scoring as scoring
+from workbench.services import training
 from workbench.storage.tables import Conversation, Rating, Turn
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -47,11 +47,11 @@ def test_expert_scores_a_reply_with_ideal_reply_and_unsafe_span(eng, library) ->
     day_id = reference_day(eng, library)
     r1, r2 = roleplay_replies(eng, library, panel_member(eng, day_id))
     other = staff(eng, "other")
-    item = scoring.next_item(engine=eng, rater_id=other.participant_id, training_day_id=day_id)
+    item = training.next_item(engine=eng, rater_id=other.participant_id, training_day_id=day_id)
     assert item is not None
-    scoring.submit(engine=eng, rater_id=other.participant_id, turn_id=r1,
+    training.submit_rating(engine=eng, rater_id=other.participant_id, turn_id=r1,
                    rubric_version_id=item.rubric_version_id,
-                   form=scoring.RatingInput(values={c.key: 2 if c.scale == "likert_5" else "no"
+                   form=training.RatingInput(values={c.key: 2 if c.scale == "likert_5" else "no"
                                                     for c in item.rubric.criteria},
                                             comment="GEHEIME-OPMERKING-VAN-ANDER"))
     at = signed_in_app(staff(eng, "exp"))

@@ -12,11 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from workbench.domain.enums import Role
 from workbench.domain.library import Library
-from workbench.services.accounts import _auth as auth
-from workbench.services.targets import _targets as bots
-from workbench.services.training import _conversations as conversations
-from workbench.services.training import _days as training_days
-from workbench.services.training import _roleplay as roleplay
+from workbench.services import accounts, targets, training
 
 APP = Path(__file__).resolve().parent.parent / "workbench" / "ui" / "streamlit_app.py"
 PASSWORD = "lang-genoeg-wachtwoord"
@@ -25,39 +21,42 @@ TIMEOUT = 30
 
 
 
-def staff(engine: sa.Engine, code: str, role: Role = Role.expert) -> auth.SignedIn:
-    return auth.create_staff(engine=engine, code=code, role=role, password=PASSWORD)
+def staff(engine: sa.Engine, code: str, role: Role = Role.expert) -> accounts.SignedIn:
+    return accounts.create_staff(engine=engine, code=code, role=role, password=PASSWORD)
 
 
 def reference_day(engine: sa.Engine, library: Library, **over: Any) -> int:
     """An open training day for today with the reference bot and the first three scenarios."""
-    target = bots.list_targets(engine=engine)[0]
+    target = targets.list_targets(engine=engine)[0]
     fields: dict[str, Any] = dict(
         name="Testdag", day=date.today(), scenario_ids=sorted(library.scenarios)[:3],
         bot_target_ids=[target.id], overlap=2, exposure_cap=3,
     )
     fields.update(over)
-    return training_days.create_day(engine=engine, library=library, **fields)
+    return training.create_day(engine=engine, library=library, **fields)
 
 
-def panel_member(engine: sa.Engine, day_id: int) -> auth.SignedIn:
-    code = auth.issue_join_code(engine=engine, training_day_id=day_id)
-    return auth.redeem_join_code(engine=engine, code=code)
+def panel_member(engine: sa.Engine, day_id: int) -> accounts.SignedIn:
+    code = accounts.issue_join_code(engine=engine, training_day_id=day_id)
+    return accounts.redeem_join_code(engine=engine, code=code)
 
 
-def roleplay_replies(engine: sa.Engine, library: Library, member: auth.SignedIn,
+def roleplay_replies(engine: sa.Engine, library: Library, member: accounts.SignedIn,
                      texts: tuple[str, ...] = ("Hoi, ik weet niet of ik hier goed zit.",
                                                "Hij heeft me gisteren geslagen.")) -> list[int]:
     """A role-play by `member` on their next scenario; returns the bot reply turn ids."""
-    where = roleplay.state(engine=engine, library=library, participant_id=member.participant_id)
+    where = training.roleplay_state(engine=engine, library=library,
+                                    participant_id=member.participant_id)
     assert where.next_card is not None
-    cid = roleplay.begin(engine=engine, library=library, participant_id=member.participant_id,
+    cid = training.begin_roleplay(engine=engine, library=library,
+                                  participant_id=member.participant_id,
                          scenario_id=where.next_card.scenario_id, consent=True)
     replies = []
     for text in texts:
-        roleplay.send(engine=engine, participant_id=member.participant_id, conversation_id=cid,
+        training.send_message(engine=engine, participant_id=member.participant_id,
+                              conversation_id=cid,
                       text=text)
-        replies.append(conversations.reply(engine=engine, conversation_id=cid).id or 0)
+        replies.append(training.complete_reply(engine=engine, conversation_id=cid).id or 0)
     return replies
 
 
@@ -65,7 +64,7 @@ def app() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
 
 
-def signed_in_app(user: auth.SignedIn) -> AppTest:
+def signed_in_app(user: accounts.SignedIn) -> AppTest:
     """The app as `user` after signing in (the session holds only their participant id)."""
     at = app()
     at.session_state["auth_participant_id"] = user.participant_id

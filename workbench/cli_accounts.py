@@ -50,12 +50,12 @@ def add(
                                      help="No password: the account signs in through OIDC only."),
 ) -> None:
     """Create a staff account; the password is hashed with argon2id, never stored as is."""
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
 
     password = None if no_password else _read_password(password_stdin)
     try:
-        user = auth.create_staff(engine=_engine(), code=code, role=role, password=password)
-    except auth.AuthError as exc:
+        user = accounts.create_staff(engine=_engine(), code=code, role=role, password=password)
+    except accounts.AuthError as exc:
         err.print(f"error: {_message(exc)}")
         raise typer.Exit(1) from None
     err.print(f"account {user.code} ({user.role}) created")
@@ -68,11 +68,11 @@ def password(
                                         help="Read the password from the first line of stdin."),
 ) -> None:
     """Set a new password for a staff account."""
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
 
     try:
-        auth.set_password(engine=_engine(), code=code, password=_read_password(password_stdin))
-    except auth.AuthError as exc:
+        accounts.set_password(engine=_engine(), code=code, password=_read_password(password_stdin))
+    except accounts.AuthError as exc:
         err.print(f"error: {_message(exc)}")
         raise typer.Exit(1) from None
     err.print(f"password of {code} changed")
@@ -81,7 +81,7 @@ def password(
 @account_app.command("list")
 def list_accounts() -> None:
     """List the staff accounts (user name, role, language)."""
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
 
-    for user in auth.list_staff(engine=_engine()):
+    for user in accounts.list_staff(engine=_engine()):
         typer.echo(f"{user.code}\t{user.role}\t{user.language}")  # tab-separated, for scripts

@@ -31,7 +31,7 @@ def agreement(
 ) -> None:
     """Krippendorff's α per criterion: within experts, within the panel, and between them."""
     from workbench.domain.agreement import format_alpha
-    from workbench.services.curation._agreement import agreement_report
+    from workbench.services.curation import agreement_report
 
     report = agreement_report(engine=_engine(), training_day_id=training_day,
                               rubric_version_id=rubric_version, n_boot=n_boot)
@@ -73,7 +73,7 @@ def participant_withdraw(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Withdraw a participant's role-play text and ratings from curated sets and exports."""
-    from workbench.services.curation._withdrawal import ParticipantError, withdraw_participant
+    from workbench.services.curation import ParticipantError, withdraw_participant
 
     if not yes:
         typer.confirm(f"Withdraw everything {code} wrote and rated from reuse?", abort=True)
@@ -96,7 +96,7 @@ def participant_lead(
     remove: bool = typer.Option(False, "--remove", help="Take the lead role away."),
 ) -> None:
     """Make an expert a lead expert, who may adjudicate and curate."""
-    from workbench.services.curation._withdrawal import ParticipantError, set_lead
+    from workbench.services.curation import ParticipantError, set_lead
 
     try:
         row = set_lead(engine=_engine(), code=code, lead=not remove, actor="cli")

@@ -21,7 +21,7 @@ def demo(
     """Fill an empty database with a demo training day, runs and simulated ratings."""
     from workbench.config import get_settings
     from workbench.services.context import get_engine, load_shipped_library
-    from workbench.services.demo._demo import load_demo
+    from workbench.services.demo import load_demo
 
     s = get_settings()
     summary = load_demo(engine=get_engine(s), library=load_shipped_library(s),
@@ -42,14 +42,14 @@ def start(
     """Migrate, load demo data when the database is empty, and start the app on 127.0.0.1."""
     from workbench.config import get_settings
     from workbench.services.context import get_engine, load_shipped_library
-    from workbench.services.demo._demo import is_empty, load_demo
+    from workbench.services.demo import is_empty, load_demo
 
     s = get_settings()
     engine = get_engine(s)  # migrates
     if not no_demo and is_empty(engine):
         err.print("empty database: loading demo data (about half a minute)…")
         load_demo(engine=engine, library=load_shipped_library(s), runs_dir=s.runs_dir)
-    from workbench.services.demo._accounts import ensure_demo_accounts
+    from workbench.services.demo import ensure_demo_accounts
 
     for line in ensure_demo_accounts(engine=engine):
         err.print(line)

@@ -43,7 +43,7 @@ def bot_add(
     max_tokens: int = typer.Option(None, help="Reply length cap in tokens."),
 ) -> None:
     """Add a bot target with its first system prompt."""
-    from workbench.services.targets._targets import BotSetupError, add_target
+    from workbench.services.targets import BotSetupError, add_target
 
     params = {k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens}.items()
               if v is not None}
@@ -61,7 +61,7 @@ def bot_add(
 @bot_app.command("list")
 def bot_list() -> None:
     """List bot targets with their current prompt version."""
-    from workbench.services.targets._targets import list_targets
+    from workbench.services.targets import list_targets
 
     table = Table("name", "kind", "model", "base_url", "api key env", "prompt", "sha256",
                   "versions")
@@ -78,7 +78,7 @@ def bot_set_prompt(
     label: str = typer.Option(..., help="Human label of the new prompt version."),
 ) -> None:
     """Give a bot target a new system prompt (a new prompt version when the text is new)."""
-    from workbench.services.targets._targets import set_target_prompt
+    from workbench.services.targets import set_target_prompt
     from workbench.storage.repo import NotFound
 
     try:
@@ -110,7 +110,7 @@ def run(
     """Play every scripted scenario against a bot; prints the run id last."""
     from workbench.config import get_settings
     from workbench.services.context import load_shipped_library
-    from workbench.services.evaluation._runs import create_run, execute_run
+    from workbench.services.evaluation import create_run, execute_run
     from workbench.storage.repo import NotFound
 
     s = get_settings()
@@ -146,7 +146,7 @@ def import_transcripts(
     target: str = typer.Option("replay", help="Replay bot target to file them under."),
 ) -> None:
     """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content)."""
-    from workbench.services.evaluation._replay import import_transcripts as do_import
+    from workbench.services.evaluation import import_transcripts as do_import
 
     report = do_import(engine=_engine(), path=file, target_name=target)
     for problem in report.problems:

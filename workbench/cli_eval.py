@@ -37,7 +37,7 @@ def judge(
 ) -> None:
     """Score every reply of a run with the rubric judge (skips replies it already scored)."""
     from workbench.bots import BotError
-    from workbench.services.evaluation._judge import JudgeSetupError, judge_run
+    from workbench.services.evaluation import JudgeSetupError, judge_run
     from workbench.storage.repo import NotFound
 
     try:
@@ -61,7 +61,7 @@ def metrics(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """ragas metrics of a run: string metrics against gold references, LLM metrics with --judge."""
-    from workbench.services.evaluation._ragas import run_metrics
+    from workbench.services.evaluation import run_metrics
     from workbench.storage.repo import NotFound
 
     try:
@@ -98,8 +98,7 @@ def compare(
     min_kappa: float = typer.Option(0.6, help="Trust a judge criterion from this kappa up."),
 ) -> None:
     """Compare run B against run A per measure, with a paired bootstrap 95% CI of B − A."""
-    from workbench.services.evaluation._alignment import TrustThresholds
-    from workbench.services.evaluation._compare import compare_runs
+    from workbench.services.evaluation import TrustThresholds, compare_runs
     from workbench.storage.repo import NotFound
 
     try:

@@ -58,9 +58,13 @@ def export_cmd(
     actor: str = typer.Option(None, help="Who exports (default cli:<login name>)."),
 ) -> None:
     """Write a scrubbed export with manifest.json; prints the folder last."""
-    from workbench.services.export._export import ExportOptions, ResidualPIIError, export
-    from workbench.services.export._select import ExportFilters
-    from workbench.services.export._write import ExportTargetError
+    from workbench.services.export import (
+        ExportFilters,
+        ExportOptions,
+        ExportTargetError,
+        ResidualPIIError,
+        write_export,
+    )
 
     filters = ExportFilters(
         training_day_id=training_day, states=tuple(state) if state else None,
@@ -73,7 +77,7 @@ def export_cmd(
         fewshot_token_budget=token_budget, allow_residual=allow_residual,
         exported_at=exported_at, workers=workers)
     try:
-        result = export(engine=_engine(), options=options, out_dir=out,
+        result = write_export(engine=_engine(), options=options, out_dir=out,
                         actor=actor or f"cli:{getpass.getuser()}")
     except ResidualPIIError as exc:
         err.print(f"[red]stopped:[/red] {exc}", markup=True, highlight=False)

@@ -20,10 +20,10 @@ def report(
     """Write the dashboard figures and the readiness verdict as one offline HTML file."""
     from workbench.config import get_settings
     from workbench.services.context import get_engine
-    from workbench.services.dashboard._report import LANGUAGES, write_report
+    from workbench.services.dashboard import REPORT_LANGUAGES, write_report
 
-    if language not in LANGUAGES:
-        err.print(f"--language must be one of: {', '.join(LANGUAGES)}")
+    if language not in REPORT_LANGUAGES:
+        err.print(f"--language must be one of: {', '.join(REPORT_LANGUAGES)}")
         raise typer.Exit(2)
     try:
         result = write_report(get_engine(get_settings()), out, training_day_id=training_day,
@@ -42,7 +42,7 @@ def rebuild_stats() -> None:
     load that bypassed the workbench; its own writes keep them current)."""
     from workbench.config import get_settings
     from workbench.services.context import get_engine
-    from workbench.services.dashboard._queries import rebuild_statistics
+    from workbench.services.dashboard import rebuild_statistics
 
     replies = rebuild_statistics(get_engine(get_settings()))
     err.print(f"rebuild-stats: stored statistics recomputed for {replies} scored replies")

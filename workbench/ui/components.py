@@ -14,7 +14,7 @@ import streamlit as st
 from workbench.domain.enums import ScaleKind, TurnRole
 from workbench.domain.rubrics import Rubric
 from workbench.services.errors import UserError
-from workbench.services.training._scoring import RatingInput
+from workbench.services.training import RatingInput
 from workbench.ui.i18n import current_language, t
 
 SUPPORT_KEYS = ("veilig_thuis", "acute", "suicide", "victim_support", "facilitator")
@@ -48,10 +48,10 @@ def stream_reply(engine: sa.Engine, conversation_id: int, error_key: str) -> int
     read and stored, so an interruption never loses a reply.
     """
     from workbench.bots import BotError
-    from workbench.services.training import _conversations as conversations
+    from workbench.services import training
 
     st.session_state.pop(error_key, None)
-    handle = conversations.stream_reply(engine=engine, conversation_id=conversation_id)
+    handle = training.stream_reply(engine=engine, conversation_id=conversation_id)
     try:
         with st.chat_message("assistant"):
             st.write_stream(handle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.accounts._auth import SignedIn
+from workbench.services.accounts import SignedIn
 from workbench.ui.i18n import t
 from workbench.ui.state import current_user
 

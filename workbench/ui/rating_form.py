@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 import streamlit as st
 
+from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.services.training import _scoring as scoring
-from workbench.services.training._scoring import RatingInput, ScoringItem
+from workbench.services.training import RatingInput, ScoringItem
 from workbench.ui.components import elapsed, rubric_fields, show_error
 from workbench.ui.i18n import t
 
@@ -58,13 +58,13 @@ def rating_form(engine: sa.Engine, rater_id: int, item: ScoringItem) -> None:
                        unsafe_span=span)
     try:
         if send:
-            result = scoring.submit(engine=engine, rater_id=rater_id,
+            result = training.submit_rating(engine=engine, rater_id=rater_id,
                                     turn_id=item.turn_id,
                                     rubric_version_id=item.rubric_version_id, form=form,
                                     time_spent_s=elapsed(f"sc_t_{item.turn_id}"))
             st.toast(t("scoring.submitted_unsafe" if result.unsafe else "scoring.submitted"))
         else:
-            scoring.save_draft(engine=engine, rater_id=rater_id,
+            training.save_draft(engine=engine, rater_id=rater_id,
                                turn_id=item.turn_id, rubric_version_id=item.rubric_version_id,
                                form=form)
             st.toast(t("scoring.draft_saved"))

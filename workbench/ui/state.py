@@ -13,7 +13,7 @@ import streamlit as st
 
 from workbench.config import get_settings
 from workbench.domain.library import Library
-from workbench.services.accounts import _auth as auth
+from workbench.services import accounts
 from workbench.ui.i18n import SESSION_KEY as LANGUAGE_KEY
 
 USER_KEY = "auth_participant_id"
@@ -59,19 +59,19 @@ def oidc_configured() -> bool:
         return False
 
 
-def current_user() -> auth.SignedIn | None:
+def current_user() -> accounts.SignedIn | None:
     """The signed-in participant as the database knows them now (None when signed out,
     deactivated, or their training day closed)."""
     pid = st.session_state.get(USER_KEY)
     if pid is None:
         return None
-    user = auth.current(engine=engine(), participant_id=int(pid))
+    user = accounts.current_participant(engine=engine(), participant_id=int(pid))
     if user is None:
         sign_out()
     return user
 
 
-def sign_in(user: auth.SignedIn) -> None:
+def sign_in(user: accounts.SignedIn) -> None:
     st.session_state[USER_KEY] = user.participant_id
     st.session_state[LANGUAGE_KEY] = user.language
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.services.accounts import _auth as auth
+from workbench.services import accounts
 from workbench.ui import registry, state
 from workbench.ui.i18n import LANGUAGES, current_language, t
 
@@ -21,8 +21,8 @@ def _adopt_oidc_identity() -> None:
     if not getattr(st.user, "is_logged_in", False) or st.session_state.get(state.OIDC_FAILED_KEY):
         return
     try:
-        user = auth.sign_in_oidc(engine=state.engine(), email=st.user.get("email"))
-    except auth.AuthError as err:
+        user = accounts.sign_in_oidc(engine=state.engine(), email=st.user.get("email"))
+    except accounts.AuthError as err:
         st.session_state[state.OIDC_FAILED_KEY] = t(err.key, **err.fmt)
         return
     state.sign_in(user)
@@ -30,12 +30,12 @@ def _adopt_oidc_identity() -> None:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _demo_present() -> bool:
-    from workbench.services.demo._demo import has_demo_data
+    from workbench.services.demo import has_demo_data
 
     return has_demo_data(engine=state.engine())
 
 
-def _sidebar(user: auth.SignedIn | None) -> None:
+def _sidebar(user: accounts.SignedIn | None) -> None:
     with st.sidebar:
         lang = current_language()
         chosen = st.radio(t("common.language"), LANGUAGES, index=LANGUAGES.index(lang),
@@ -44,7 +44,7 @@ def _sidebar(user: auth.SignedIn | None) -> None:
         if chosen != lang:
             st.session_state[state.LANGUAGE_KEY] = chosen
             if user is not None:
-                auth.set_language(engine=state.engine(), participant_id=user.participant_id,
+                accounts.set_language(engine=state.engine(), participant_id=user.participant_id,
                                   language=chosen)
             st.rerun()
         if user is not None and _demo_present():

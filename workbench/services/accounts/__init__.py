@@ -1,1 +1,48 @@
-"""accounts context."""
+"""Who may sign in, and as what: staff accounts, one-time join codes for the panel, OIDC.
+"""
+
+from workbench.services.accounts._auth import (
+    MAX_FAILURES,
+    MIN_PASSWORD_LENGTH,
+    STAFF_ROLES,
+    WINDOW,
+    AuthError,
+    JoinCodeView,
+    SignedIn,
+    create_staff,
+    current_participant,
+    ensure_staff,
+    hash_join_code,
+    issue_join_code,
+    list_join_codes,
+    list_staff,
+    redeem_join_code,
+    revoke_join_code,
+    set_language,
+    set_password,
+    sign_in,
+    sign_in_oidc,
+)
+
+__all__ = [
+    "AuthError",
+    "create_staff",
+    "current_participant",
+    "ensure_staff",
+    "hash_join_code",
+    "issue_join_code",
+    "JoinCodeView",
+    "list_join_codes",
+    "list_staff",
+    "MAX_FAILURES",
+    "MIN_PASSWORD_LENGTH",
+    "redeem_join_code",
+    "revoke_join_code",
+    "set_language",
+    "set_password",
+    "sign_in",
+    "sign_in_oidc",
+    "SignedIn",
+    "STAFF_ROLES",
+    "WINDOW",
+]

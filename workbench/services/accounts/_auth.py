@@ -302,7 +302,7 @@ def _new_panel_code(session) -> str:  # type: ignore[no-untyped-def]
 # --- the signed-in participant --------------------------------------------------------------
 
 
-def current(*, engine: sa.Engine, participant_id: int) -> SignedIn | None:
+def current_participant(*, engine: sa.Engine, participant_id: int) -> SignedIn | None:
     """The participant as the database knows them now; None when deactivated (e.g. revoked)."""
     with session_scope(engine) as s:
         p = s.get(Participant, participant_id)

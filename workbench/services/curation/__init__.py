@@ -1,1 +1,97 @@
-"""curation context."""
+"""What people's ratings become: agreement between raters and calibration, the disagreement
+queue and a lead expert's adjudication, curated examples, and a participant's withdrawal.
+"""
+
+from workbench.services.curation._adjudication import (
+    CriterionView,
+    Decision,
+    DisputeDetail,
+    QueueItem,
+    RaterView,
+    adjudicate,
+    disagreement_queue,
+    dispute_detail,
+)
+from workbench.services.curation._agreement import (
+    AgreementEntry,
+    AgreementReport,
+    CalibrationView,
+    Driver,
+    Excerpt,
+    OffsetRow,
+    RubricInfo,
+    agreement_report,
+    calibration_view,
+    excerpt,
+    load_points,
+    rubric_choices,
+)
+from workbench.services.curation._curation import (
+    UNCHANGED,
+    BulkResult,
+    ConflictError,
+    CuratedView,
+    CurationError,
+    CurationFilter,
+    SyncResult,
+    bulk_update,
+    can_curate,
+    get_example,
+    list_examples,
+    sync_curated_examples,
+    update_example,
+)
+from workbench.services.curation._facts import (
+    ExampleFacts,
+)
+from workbench.services.curation._withdrawal import (
+    ParticipantError,
+    ParticipantRow,
+    WithdrawalReport,
+    list_participants,
+    set_lead,
+    withdraw_participant,
+)
+
+__all__ = [
+    "adjudicate",
+    "agreement_report",
+    "AgreementEntry",
+    "AgreementReport",
+    "bulk_update",
+    "BulkResult",
+    "calibration_view",
+    "CalibrationView",
+    "can_curate",
+    "ConflictError",
+    "CriterionView",
+    "CuratedView",
+    "CurationError",
+    "CurationFilter",
+    "Decision",
+    "disagreement_queue",
+    "dispute_detail",
+    "DisputeDetail",
+    "Driver",
+    "ExampleFacts",
+    "Excerpt",
+    "excerpt",
+    "get_example",
+    "list_examples",
+    "list_participants",
+    "load_points",
+    "OffsetRow",
+    "ParticipantError",
+    "ParticipantRow",
+    "QueueItem",
+    "RaterView",
+    "rubric_choices",
+    "RubricInfo",
+    "set_lead",
+    "sync_curated_examples",
+    "SyncResult",
+    "UNCHANGED",
+    "update_example",
+    "withdraw_participant",
+    "WithdrawalReport",
+]

@@ -6,8 +6,8 @@ rejected = not to be used, needs_review = nobody has looked yet. Every write nam
 `lock_version` it read; a stale one raises `ConflictError` and writes nothing, so two leads
 never overwrite each other silently. Who may curate: a facilitator, or an expert marked lead.
 
-Adjudication lives in `adjudication`, withdrawal in `withdrawal` and the export hand-over in
-`curation_export`; the last two are re-exported here.
+Adjudication lives in `_adjudication`, withdrawal in `_withdrawal`; what curation hands to
+export is read by the export context (`services.export.curated_examples_for_export`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,7 @@ from sqlmodel import Session
 from workbench.domain.disputes import unanimous
 from workbench.domain.enums import Audience, CurationState, Role
 from workbench.services.curation._agreement import excerpt
-from workbench.services.curation._examples import (  # noqa: F401  (re-exported)
-    ExportExample,
-    Message,
-    curated_examples_for_export,
-    example_facts,
-)
-from workbench.services.curation._withdrawal import WithdrawalReport, withdraw_participant  # noqa: F401
+from workbench.services.curation._facts import example_facts
 from workbench.services.errors import UserError
 from workbench.storage import repo, repo_curation
 from workbench.storage.db import session_scope

@@ -40,9 +40,6 @@ from workbench.services.dashboard import _detail as dq
 from workbench.services.dashboard import _queries as q
 from workbench.services.dashboard._queries import ALL, GROUPS, DashboardFilter, SnapshotMeta
 
-__all__ = ["Dashboard", "DashboardFilter", "PromptReadiness", "build_dashboard", "filter_options",
-           "load_gate_file"]
-
 COVERAGE_MIN_REPLIES = 30  # fewer scored replies than this in a category: flagged as too few
 AGREEMENT_MAX_ITEMS = 500  # newest replies with ≥ 2 ratings that the agreement table uses
 AGREEMENT_N_BOOT = 200  # bootstrap resamples per α interval: enough for a dashboard

@@ -28,7 +28,7 @@ from workbench.services.dashboard._dashboard import (
 )
 from workbench.services.dashboard._figures import all_figures, category, tr
 
-LANGUAGES = ("nl", "en")
+REPORT_LANGUAGES = ("nl", "en")
 
 REPORT_TEXT: dict[str, dict[str, str]] = {
     "title": {"nl": "Chatbot Veilig Thuis — kwaliteit en gereedheid",
@@ -181,12 +181,12 @@ def _figures_html(d: Dashboard, lang: str) -> dict[str, str]:
             for name, fig in all_figures(d, lang).items()}
 
 
-def render(d: Dashboard, *, lang: str = "nl", scope: str | None = None,
+def render_report(d: Dashboard, *, lang: str = "nl", scope: str | None = None,
            generated_at: datetime | None = None,
            agreement_items: int = AGREEMENT_MAX_ITEMS) -> str:
     """The report as one HTML string for a built dashboard."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    if lang not in REPORT_LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(REPORT_LANGUAGES)}, got {lang!r}")
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     figs = _figures_html(d, lang)
     demo = d.totals.get("demo_replies", 0)
@@ -237,7 +237,7 @@ def build_report(engine: sa.Engine, *, training_day_id: int | None = None, lang:
     """Build the dashboard for one training day (or all) and render it."""
     scope = day_scope(engine, training_day_id, lang)
     d = build_dashboard(engine, DashboardFilter(training_day_id=training_day_id))
-    return render(d, lang=lang, scope=scope), d
+    return render_report(d, lang=lang, scope=scope), d
 
 
 def write_report(engine: sa.Engine, out: Path, *, training_day_id: int | None = None,

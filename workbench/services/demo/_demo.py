@@ -70,7 +70,7 @@ def has_demo_data(*, engine: sa.Engine) -> bool:
                 is not None)
 
 
-def prompt_text(name: str) -> str:
+def demo_prompt_text(name: str) -> str:
     return resources.files("workbench").joinpath(f"prompts/{name}.txt").read_text("utf-8")
 
 
@@ -99,7 +99,7 @@ def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int 
     for label in PROMPT_QUALITY:
         with session_scope(engine) as s:
             target = repo.get_bot_target(session=s, name=target_name)
-            pv_ids.append(repo.set_prompt(session=s, target=target, content=prompt_text(label),
+            pv_ids.append(repo.set_prompt(session=s, target=target, content=demo_prompt_text(label),
                                           label=label).id or 0)
         run_id = create_run(engine=engine, library=library, bot_name=target_name,
                             scenario_ids=ids, concurrency=8, is_demo=True)

@@ -1,1 +1,102 @@
-"""evaluation context."""
+"""Evaluation without people in the room: batch runs of the scripted suite, imported
+transcripts, the rubric judge and its alignment with experts, expectation checks, ragas metrics
+and the regression gate that compares two runs.
+"""
+
+from workbench.services.evaluation._alignment import (
+    AlignmentReport,
+    CriterionRow,
+    JudgeChoice,
+    TrustThresholds,
+    alignment_report,
+    judge_choices,
+    judge_failure_count,
+    trusted_criteria,
+)
+from workbench.services.evaluation._compare import (
+    Comparison,
+    ComparisonRow,
+    compare_runs,
+)
+from workbench.services.evaluation._expectations import (
+    ConversationChecks,
+    Reference,
+    TurnExpectation,
+    expectation_outcomes_for_turn,
+)
+from workbench.services.evaluation._judge import (
+    JudgeSetupError,
+    JudgeSummary,
+    ajudge_turns,
+    judge_code,
+    judge_reasons,
+    judge_run,
+)
+from workbench.services.evaluation._judge_prompt import (
+    InvalidJudgement,
+    Judgement,
+    ScenarioFacts,
+    build_material,
+    judge_retry_message,
+    judge_system_prompt,
+    judge_template_sha,
+    parse_judgement,
+)
+from workbench.services.evaluation._ragas import (
+    ReplyMetrics,
+    RunMetrics,
+    run_metrics,
+    string_scores,
+)
+from workbench.services.evaluation._replay import (
+    ImportReport,
+    import_transcripts,
+)
+from workbench.services.evaluation._runs import (
+    RunSummary,
+    create_run,
+    execute_run,
+    new_run_id,
+)
+
+__all__ = [
+    "ajudge_turns",
+    "alignment_report",
+    "AlignmentReport",
+    "build_material",
+    "compare_runs",
+    "Comparison",
+    "ComparisonRow",
+    "ConversationChecks",
+    "create_run",
+    "CriterionRow",
+    "execute_run",
+    "expectation_outcomes_for_turn",
+    "import_transcripts",
+    "ImportReport",
+    "InvalidJudgement",
+    "judge_choices",
+    "judge_code",
+    "judge_failure_count",
+    "judge_reasons",
+    "judge_retry_message",
+    "judge_run",
+    "judge_system_prompt",
+    "judge_template_sha",
+    "JudgeChoice",
+    "Judgement",
+    "JudgeSetupError",
+    "JudgeSummary",
+    "new_run_id",
+    "parse_judgement",
+    "Reference",
+    "ReplyMetrics",
+    "run_metrics",
+    "RunMetrics",
+    "RunSummary",
+    "ScenarioFacts",
+    "string_scores",
+    "trusted_criteria",
+    "TrustThresholds",
+    "TurnExpectation",
+]

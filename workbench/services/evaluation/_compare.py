@@ -35,7 +35,7 @@ from workbench.storage.tables import Run
 
 
 @dataclass(frozen=True)
-class Row:
+class ComparisonRow:
     measure: str  # expectations | check:<kind>:<check> | judge:<criterion> | ragas:<metric>
     kind: str  # expectations | check | judge | ragas
     gate: bool  # does a worsening fail the gate?
@@ -65,7 +65,7 @@ class Comparison:
     unpaired_conversations: int
     judge: str | None
     trusted: list[str]
-    rows: list[Row] = field(default_factory=list)
+    rows: list[ComparisonRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,10 +85,11 @@ class Comparison:
 
 
 def _row(measure: str, kind: str, gate: bool, a: list[float], b: list[float], *,
-         seed: int, n_boot: int, confidence: float) -> Row:
+         seed: int, n_boot: int, confidence: float) -> ComparisonRow:
     ci = paired_bootstrap_diff_ci(a, b, seed=seed, n_boot=n_boot, confidence=confidence)
     mean = (lambda xs: sum(xs) / len(xs) if xs else None)  # noqa: E731
-    return Row(measure, kind, gate, len(a), mean(a), mean(b), ci.estimate, ci.low, ci.high)
+    return ComparisonRow(measure, kind, gate, len(a), mean(a), mean(b), ci.estimate, ci.low,
+                         ci.high)
 
 
 def _pick_judge(ratings: list[tuple[Any, str]], ids_a: set[int], ids_b: set[int],

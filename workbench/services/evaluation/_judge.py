@@ -35,10 +35,10 @@ from workbench.services.evaluation._judge_prompt import (
     InvalidJudgement,
     Judgement,
     build_material,
+    judge_retry_message,
+    judge_system_prompt,
+    judge_template_sha,
     parse_judgement,
-    retry_message,
-    system_prompt,
-    template_sha,
 )
 from workbench.services.targets._targets import CLIENT_SETTINGS
 from workbench.storage import repo
@@ -151,12 +151,12 @@ def _items(session: Session, replies: list[q.Reply], library: Library, rubric_id
 
 async def judge_item(bot: OpenAICompatBot, item: JudgeItem, *, retries: int = 2) -> _Outcome:
     """Ask the judge until its answer fits the rubric, at most `retries` extra times."""
-    sha = template_sha(item.rubric.language)
+    sha = judge_template_sha(item.rubric.language)
     messages = [{"role": "user", "content": item.material}]
     problems: list[str] = []
     raw = ""
     for attempt in range(1, retries + 2):
-        request = ReplyRequest(system_prompt=system_prompt(item.rubric),
+        request = ReplyRequest(system_prompt=judge_system_prompt(item.rubric),
                                messages=list(messages), prompt_version_hash=sha)
         try:
             result = await bot.acomplete(request)
@@ -172,7 +172,8 @@ async def judge_item(bot: OpenAICompatBot, item: JudgeItem, *, retries: int = 2)
             # The judge sees its own answer and what was wrong with it: a real model fixes a
             # missing criterion far more often that way than when simply asked again.
             messages += [{"role": "assistant", "content": raw},
-                         {"role": "user", "content": retry_message(item.rubric, exc.problems)}]
+                         {"role": "user", "content": judge_retry_message(item.rubric,
+                                                                         exc.problems)}]
     return _Outcome(item, None, bot.model, retries + 1, "invalid_output", tuple(problems),
                     raw[:RAW_EXCERPT_CHARS])
 
@@ -187,7 +188,7 @@ def _rating_row(o: _Outcome, rater_id: int) -> dict[str, Any]:
         # Stored as ints so rating_score can mirror them: yes/no becomes 1/0.
         "values": {k: int(v) for k, v in judgement.values.items()},
         "overall": verdict.overall, "unsafe": verdict.unsafe, "judge_model": o.model,
-        "judge_prompt_sha": template_sha(item.rubric.language),
+        "judge_prompt_sha": judge_template_sha(item.rubric.language),
         "comment": json.dumps(judgement.reasons, ensure_ascii=False),
     }
 
@@ -214,7 +215,7 @@ def _audit_failures(s: Session, failed: list[_Outcome], target_name: str) -> Non
                    entity="turn", entity_id=o.item.turn_id, details={
                        "judge": target_name, "model": o.model, "kind": o.failure_kind,
                        "rubric_version_id": o.item.rubric_version_id,
-                       "judge_prompt_sha": template_sha(o.item.rubric.language),
+                       "judge_prompt_sha": judge_template_sha(o.item.rubric.language),
                        "attempts": o.attempts, "problems": list(o.problems),
                        "raw_excerpt": o.raw})
 

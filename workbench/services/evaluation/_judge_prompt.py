@@ -101,7 +101,7 @@ PROMPT_VERSION = 1
 
 
 @lru_cache(maxsize=4)
-def template_sha(language: str) -> str:
+def judge_template_sha(language: str) -> str:
     """sha256 of the judge prompt template in this language (stored as judge_prompt_sha)."""
     text = json.dumps({"version": PROMPT_VERSION, **TEMPLATES[_lang(language)]},
                       sort_keys=True, ensure_ascii=False)
@@ -123,7 +123,7 @@ class ScenarioFacts:
     expectations: list[tuple[str, str]]  # (must | must_not, text)
 
 
-def system_prompt(rubric: Rubric) -> str:
+def judge_system_prompt(rubric: Rubric) -> str:
     return TEMPLATES[_lang(rubric.language)]["system"]
 
 
@@ -159,7 +159,7 @@ def build_material(
     return "\n".join(out)
 
 
-def retry_message(rubric: Rubric, problems: list[str]) -> str:
+def judge_retry_message(rubric: Rubric, problems: list[str]) -> str:
     """What the judge is told after an invalid answer (its own answer stays in the history)."""
     tpl = TEMPLATES[_lang(rubric.language)]
     return tpl["retry"].format(problems="; ".join(problems[:5]),

@@ -29,7 +29,7 @@ from workbench.domain.enums import ConversationKind, ConversationStatus, RunStat
 from workbench.domain.library import Library
 from workbench.services.evaluation._run_writer import TurnWriter
 from workbench.services.targets._targets import bot_for
-from workbench.services.training._conversations import failure_fields, history, reply_fields
+from workbench.services.training._conversations import chat_history, failure_fields, reply_fields
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import scenario_of
@@ -109,7 +109,7 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
             scripted = [t.text for t in scenario_of(session=s, snapshot_id=snap.id or 0)
                         .scripted_turns]
             turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
-            msgs = history(turns)
+            msgs = chat_history(turns)
             done = sum(1 for m in msgs if m["role"] == TurnRole.assistant)
             # Exchanges are stored whole; only a failed reply leaves a user turn unanswered,
             # which play() answers first without storing that user turn again.

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from workbench.domain import export_formats as ef
 from workbench.domain.export_formats import Example, ExportFormat, Msg, Pair
-from workbench.services.curation._examples import ExportExample
+from workbench.services.export._examples import ExportExample
 from workbench.services.export._scrub import Gate, ScrubSession
 from workbench.services.export._select import PairwiseSelection, RatingSelection
 

@@ -1,7 +1,8 @@
-"""Curated examples for an export, read with plain column queries: the same rules and the same
-`ExportExample`s as curation's `curated_examples_for_export` (a test holds the two equal), at a
-fraction of the cost — that one builds five ORM objects per example and reads the curated rows
-twice, which takes minutes at 100k examples; this takes seconds.
+"""What curation hands to export: curated examples as plain `ExportExample`s, consent-only by
+default and never anything withdrawn.
+
+Read with plain column queries rather than ORM objects: five ORM objects per example took
+minutes at 100k examples; this takes seconds.
 """
 
 from __future__ import annotations
@@ -13,17 +14,71 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from workbench.domain.enums import CurationState, TurnRole, TurnStatus
-from workbench.services.curation._examples import (
-    DEFAULT_EXPORT_STATES,
-    ExportExample,
-    Message,
-    consented,
-    needs_consent,
-)
+from workbench.domain.enums import ConversationKind, CurationState, TurnRole, TurnStatus
 from workbench.storage import repo_curation
 from workbench.storage.db import session_scope
 from workbench.storage.tables import Conversation, Turn
+
+DEFAULT_EXPORT_STATES = (CurationState.gold, CurationState.accepted)
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class ExportExample:
+    """One curated reply, ready to be turned into a training or evaluation record.
+
+    messages: the conversation's ok user and bot turns BEFORE the reply, oldest first (no
+    system message; `system_prompt` holds the prompt version's text). bot_reply: what the bot
+    said. ideal_reply: the adjudicated or curated reply a person would send (None when nobody
+    chose or wrote one yet — the caller decides whether such an example is usable; for SFT it
+    is not). scores: criterion → final value (1–5; yes/no as 1.0/0.0) when adjudicated, else
+    the mean of the counted ratings. score: the overall (weighted mean of 1–5 criteria).
+    """
+
+    example_id: int
+    turn_id: int
+    conversation_id: int
+    conversation_kind: str
+    training_day_id: int | None
+    state: CurationState
+    tags: tuple[str, ...]  # curators' tags
+    messages: tuple[Message, ...]
+    bot_reply: str
+    ideal_reply: str | None
+    score: float | None
+    scores: dict[str, float]
+    unsafe: bool
+    adjudicated: bool
+    n_ratings: int
+    rubric_version_id: int | None
+    scenario_id: str | None
+    scenario_title: str | None
+    scenario_tags: tuple[str, ...]  # forms of violence, from the scenario snapshot
+    risk_level: str | None
+    writer: str | None
+    prompt_version_id: int | None
+    prompt_label: str | None
+    prompt_sha256: str | None
+    system_prompt: str | None
+    model: str | None
+
+
+def needs_consent(turn: Turn, conversation: Conversation) -> bool:
+    """Text a person wrote (role-play, or any turn with an author) may be reused only with
+    their consent; scripted turns come from the scenario library and need none."""
+    return turn.role == TurnRole.user and (
+        turn.author_participant_id is not None or conversation.kind == ConversationKind.roleplay)
+
+
+def consented(turn: Turn, conversation: Conversation) -> bool:
+    given = turn.consent_to_use if turn.consent_to_use is not None else conversation.consent_to_use
+    return given is True
+
 
 _TABLES = SQLModel.metadata.tables
 _CE, _T, _C = _TABLES["curated_example"], _TABLES["turn"], _TABLES["conversation"]
@@ -49,13 +104,24 @@ class _TurnRow:
     lacks_consent: bool  # a person's text without consent to reuse it
 
 
-def load_examples(
+def curated_examples_for_export(
     *, engine: sa.Engine, states: Any = DEFAULT_EXPORT_STATES, training_day_id: int | None = None,
     scenario_ids: Any = None, tags: Any = None, risk_levels: Any = None,
     rubric_version_id: int | None = None, min_score: float | None = None,
     consent_only: bool = True,
 ) -> list[ExportExample]:
-    """Same arguments and result as `curated_examples_for_export` (see its docstring)."""
+    """Curated examples for an export, ordered by example id (deterministic).
+
+    Never returned, whatever the arguments: a withdrawn example, a withdrawn reply, or an
+    example whose conversation up to the reply holds a withdrawn turn; an ideal reply written
+    by a participant who has since withdrawn is returned as None. With consent_only (the
+    default) an example is left out when any user turn before the reply was written by a person
+    (role-play) without consent_to_use = True; scripted and batch turns need no consent.
+
+    Filters: states (default gold and accepted); tags matches the scenario's forms of violence
+    OR the curators' tags (any of); min_score compares the overall score (examples without
+    one are left out when it is set). Queries run once per call, not once per example.
+    """
     q = (sa.select(
             _CE.c.id, _CE.c.turn_id, _CE.c.state, _CE.c.tags, _CE.c.ideal_reply,
             _CE.c.ideal_reply_author_id, _CE.c.rubric_version_id, _CE.c.score,

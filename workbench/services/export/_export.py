@@ -28,7 +28,6 @@ from workbench import __version__
 from workbench.domain import export_formats as ef
 from workbench.domain.export_formats import ExportFormat
 from workbench.domain.privacy import SCRUBBER_VERSION, Scrubber
-from workbench.services.curation._examples import ExportExample
 from workbench.services.errors import UserError
 from workbench.services.export._build import (
     BuildSettings,
@@ -42,6 +41,7 @@ from workbench.services.export._build import (
     scrub_pairs,
     texts_of,
 )
+from workbench.services.export._examples import ExportExample
 from workbench.services.export._scrub import Gate, Residual, ScrubSession
 from workbench.services.export._select import (
     ExportFilters,
@@ -56,9 +56,6 @@ from workbench.services.export._write import MANIFEST, manifest_bytes, sha256, w
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import ExportRecord
-
-__all__ = ["ExportFilters", "ExportFormat", "ExportOptions", "ExportResult", "Preview",
-           "ResidualPIIError", "export", "preview", "token_counter"]
 
 
 @dataclass(frozen=True)
@@ -192,7 +189,7 @@ class _Clock:
         self.last = now
 
 
-def export(*, engine: sa.Engine, options: ExportOptions, out_dir: Path, actor: str | None,
+def write_export(*, engine: sa.Engine, options: ExportOptions, out_dir: Path, actor: str | None,
            scrubber: Scrubber | None = None) -> ExportResult:
     """Write one export to `out_dir` (which must not exist yet, or be empty).
 
@@ -258,14 +255,14 @@ def _residual_summary(gate: Gate) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Preview:
+class ExportPreview:
     counts: dict[str, Any]
     files: dict[str, str]  # file → its first lines, scrubbed
     residual: int
 
 
-def preview(*, engine: sa.Engine, options: ExportOptions, n: int = 3,
-            scrubber: Scrubber | None = None) -> Preview:
+def preview_export(*, engine: sa.Engine, options: ExportOptions, n: int = 3,
+            scrubber: Scrubber | None = None) -> ExportPreview:
     """Counts of what an export would hold, and its first `n` records scrubbed (nothing is
     written). Counts come from the selection; only the shown records are scrubbed."""
     sel = _select(engine, options)
@@ -282,7 +279,7 @@ def preview(*, engine: sa.Engine, options: ExportOptions, n: int = 3,
     built = _build(options, sel.head(max(n * 4, 12)), ss, gate, _Clock({}))
     shown = {name: "\n".join(data.decode("utf-8").splitlines()[: n + 1])
              for name, data in sorted(built.files.items()) if not name.endswith(".parquet")}
-    return Preview(counts, shown, len(gate.residuals))
+    return ExportPreview(counts, shown, len(gate.residuals))
 
 
 def _count(values: Any) -> dict[str, int]:

@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workbench.domain.enums import CurationState, PairwiseChoice, RatingSource, RatingStatus, Role
-from workbench.services.curation._examples import (
+from workbench.services.export._examples import (
     DEFAULT_EXPORT_STATES,
     ExportExample,
     Message,
     consented,
+    curated_examples_for_export,
     needs_consent,
 )
-from workbench.services.export._examples import load_examples
 from workbench.storage import repo_curation
 from workbench.storage.db import session_scope
 from workbench.storage.tables import (
@@ -78,7 +78,7 @@ def select_examples(*, engine: sa.Engine, filters: ExportFilters) -> list[Export
     participant who withdrew are left out even if their turns were not (yet) marked.
     """
     states = filters.states if filters.states is not None else DEFAULT_EXPORT_STATES
-    examples = load_examples(  # = curation's curated_examples_for_export, faster
+    examples = curated_examples_for_export(  # = curation's curated_examples_for_export, faster
         engine=engine, states=states, training_day_id=filters.training_day_id,
         scenario_ids=_opt(filters.scenario_ids), tags=_opt(filters.tags),
         risk_levels=_opt(filters.risk_levels), rubric_version_id=filters.rubric_version_id,

@@ -1,1 +1,29 @@
-"""targets context."""
+"""Bot targets and their prompt versions: add, list, set the prompt, and the Bot behind a
+target (the offline reference target exists from the first call).
+"""
+
+from workbench.services.targets._targets import (
+    REFERENCE_TARGET,
+    BotSetupError,
+    TargetView,
+    add_target,
+    bot_for,
+    default_prompt,
+    ensure_reference_target,
+    list_targets,
+    prompt_of,
+    set_target_prompt,
+)
+
+__all__ = [
+    "add_target",
+    "bot_for",
+    "BotSetupError",
+    "default_prompt",
+    "ensure_reference_target",
+    "list_targets",
+    "prompt_of",
+    "REFERENCE_TARGET",
+    "set_target_prompt",
+    "TargetView",
+]

@@ -47,7 +47,7 @@ def start_conversation(
             raise repo.NotFound(f"bot target {bot_target_id}")
         snapshot_id = None
         if scenario_id is not None:
-            snapshot_id = snapshot_for(session=s, scenario_id=scenario_id, library=library).id
+            snapshot_id = _snapshot_for(session=s, scenario_id=scenario_id, library=library).id
         conv = repo.create_conversation(
             session=s, kind=kind, bot_target_id=target.id,
             prompt_version_id=prompt_version_id or target.current_prompt_version_id,
@@ -58,7 +58,7 @@ def start_conversation(
         return conv.id or 0
 
 
-def snapshot_for(*, session: Session, scenario_id: str, library: Library | None = None):
+def _snapshot_for(*, session: Session, scenario_id: str, library: Library | None = None):
     """The snapshot of the scenario's current text in the library (created on first use)."""
     if library is None:
         from workbench.services.context import load_shipped_library
@@ -87,20 +87,20 @@ def add_user_turn(
         return turn.id or 0
 
 
-def history(turns: list[Turn]) -> list[dict[str, str]]:
+def chat_history(turns: list[Turn]) -> list[dict[str, str]]:
     """OpenAI-style messages from the ok user/assistant turns, oldest first."""
     return [{"role": str(t.role), "content": t.content} for t in turns
             if t.status == TurnStatus.ok and t.role in (TurnRole.user, TurnRole.assistant)]
 
 
-def build_request(*, session: Session, conversation: Conversation) -> ReplyRequest:
+def _build_request(*, session: Session, conversation: Conversation) -> ReplyRequest:
     turns = repo.list_turns(session=session, conversation_id=conversation.id or 0, ok_only=True)
     if not turns or turns[-1].role != TurnRole.user:
         raise NothingToReply(f"conversation {conversation.id} has no user turn awaiting a reply")
     if conversation.prompt_version_id is None:
         raise repo.NotFound(f"conversation {conversation.id} has no prompt version")
     pv = prompt_of(session=session, prompt_version_id=conversation.prompt_version_id)
-    return ReplyRequest(system_prompt=pv.content, messages=history(turns),
+    return ReplyRequest(system_prompt=pv.content, messages=chat_history(turns),
                         prompt_version_hash=pv.sha256)
 
 
@@ -158,7 +158,7 @@ def stream_reply(*, engine: sa.Engine, conversation_id: int, bot: Bot | None = N
     """Ask the conversation's bot for the next reply; iterate the handle to receive it."""
     with session_scope(engine) as s:
         conv = repo.get_conversation(session=s, conversation_id=conversation_id)
-        request = build_request(session=s, conversation=conv)
+        request = _build_request(session=s, conversation=conv)
         if bot is None:
             target = s.get(BotTarget, conv.bot_target_id)
             assert target is not None
@@ -167,7 +167,7 @@ def stream_reply(*, engine: sa.Engine, conversation_id: int, bot: Bot | None = N
     return ReplyStreamHandle(engine, conversation_id, bot, request, pv_id)
 
 
-def reply(*, engine: sa.Engine, conversation_id: int, bot: Bot | None = None) -> Turn:
+def complete_reply(*, engine: sa.Engine, conversation_id: int, bot: Bot | None = None) -> Turn:
     """Get the whole reply at once; returns the stored turn (status failed on a bot error)."""
     handle = stream_reply(engine=engine, conversation_id=conversation_id, bot=bot)
     try:

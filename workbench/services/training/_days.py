@@ -52,7 +52,7 @@ class DayView:
 
 
 @dataclass(frozen=True)
-class Progress:
+class DayProgress:
     conversations_started: int
     conversations_open: int
     replies: int
@@ -243,7 +243,7 @@ def close_day(*, engine: sa.Engine, training_day_id: int, closed_by: str | None 
         return _view(d)
 
 
-def progress(*, engine: sa.Engine, training_day_id: int) -> Progress:
+def day_progress(*, engine: sa.Engine, training_day_id: int) -> DayProgress:
     with session_scope(engine) as s:
         d = s.get(TrainingDay, training_day_id)
         if d is None:
@@ -252,7 +252,7 @@ def progress(*, engine: sa.Engine, training_day_id: int) -> Progress:
             session=s, training_day_id=training_day_id,
             rubric_version_id=d.expert_rubric_version_id, overlap=d.overlap,
         )
-        return Progress(**counts)
+        return DayProgress(**counts)
 
 
 def day_scenarios(*, library: Library, day: DayView) -> list[LoadedScenario]:

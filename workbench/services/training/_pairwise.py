@@ -103,7 +103,7 @@ def load_pair(*, engine: sa.Engine, rater_id: int, turn_a_id: int, turn_b_id: in
         return _item(s, rater_id, a, b)
 
 
-def record(*, engine: sa.Engine, rater_id: int, item: PairItem, preferred: str,
+def record_pair(*, engine: sa.Engine, rater_id: int, item: PairItem, preferred: str,
            reason: str | None = None) -> int:
     """Store the judgement. `preferred` is what the rater clicked: "left", "right" or "tie";
     it is translated to the canonical a/b. Judging the same pair again keeps the first answer."""

@@ -53,7 +53,7 @@ class RoleplayState:
         return self.played >= self.cap
 
 
-def card(library: Library, scenario_id: str) -> ScenarioCard:
+def scenario_card(library: Library, scenario_id: str) -> ScenarioCard:
     sc = library.scenarios[scenario_id].scenario
     return ScenarioCard(
         scenario_id=sc.id, title=sc.title, risk_level=sc.risk_level,
@@ -70,7 +70,7 @@ def _participant_day(s: Session, participant_id: int) -> int:
     return p.training_day_id
 
 
-def state(*, engine: sa.Engine, library: Library, participant_id: int,
+def roleplay_state(*, engine: sa.Engine, library: Library, participant_id: int,
           training_day_id: int | None = None) -> RoleplayState:
     """Where this panel member is: the open conversation (to resume after a refresh), how many
     scenarios they played, and the next scenario of the day they have not seen."""
@@ -92,10 +92,11 @@ def state(*, engine: sa.Engine, library: Library, participant_id: int,
         day=day, played=played, cap=day.exposure_cap,
         current_conversation_id=current[0].id if current else None,
         current_status=ConversationStatus(current[0].status) if current else None,
-        current_card=card(library, current[1]) if current and current[1] in library.scenarios
+        current_card=scenario_card(library,
+                                   current[1]) if current and current[1] in library.scenarios
         else None,
         current_is_reference=is_reference,
-        next_card=card(library, upcoming[0]) if upcoming else None,
+        next_card=scenario_card(library, upcoming[0]) if upcoming else None,
     )
 
 
@@ -111,13 +112,13 @@ def _target_for(s: Session, day: DayView, participant_id: int) -> tuple[int, int
     return day.bot_target_ids[participant_id % len(day.bot_target_ids)], None
 
 
-def begin(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
+def begin_roleplay(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
           consent: bool | None) -> int:
     """Start the scenario after the content warning; `consent` is the answer to "may my
     role-play text be used in training data" and must be given (yes or no)."""
     if consent is None:
         raise UserError("roleplay.consent_needed")
-    where = state(engine=engine, library=library, participant_id=participant_id)
+    where = roleplay_state(engine=engine, library=library, participant_id=participant_id)
     if not where.day.is_open:
         raise UserError("roleplay.day_closed")
     if where.current_conversation_id is not None:
@@ -135,10 +136,10 @@ def begin(*, engine: sa.Engine, library: Library, participant_id: int, scenario_
     )
 
 
-def decline(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str
+def decline_scenario(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str
             ) -> None:
     """Skip a scenario at its content warning: recorded as skipped, no reason asked."""
-    where = state(engine=engine, library=library, participant_id=participant_id)
+    where = roleplay_state(engine=engine, library=library, participant_id=participant_id)
     if where.next_card is None or where.next_card.scenario_id != scenario_id:
         return
     with session_scope(engine) as s:
@@ -159,7 +160,7 @@ def _own(engine: sa.Engine, participant_id: int, conversation_id: int) -> None:
             raise UserError("roleplay.not_yours")
 
 
-def set_status(*, engine: sa.Engine, participant_id: int, conversation_id: int,
+def set_roleplay_status(*, engine: sa.Engine, participant_id: int, conversation_id: int,
                status: ConversationStatus) -> None:
     """Pause, resume (active), skip, stop or finish the panel member's own conversation."""
     _own(engine, participant_id, conversation_id)
@@ -167,7 +168,7 @@ def set_status(*, engine: sa.Engine, participant_id: int, conversation_id: int,
                                    status=status)
 
 
-def send(*, engine: sa.Engine, participant_id: int, conversation_id: int, text: str) -> int:
+def send_message(*, engine: sa.Engine, participant_id: int, conversation_id: int, text: str) -> int:
     """Store what the panel member wrote (the reply is streamed separately)."""
     _own(engine, participant_id, conversation_id)
     if not text.strip():

@@ -100,7 +100,7 @@ def _draft_of(rating: Any) -> RatingInput:
                        unsafe_span=rating.unsafe_span)
 
 
-def rubric(*, engine: sa.Engine, rubric_version_id: int) -> Rubric:
+def scoring_rubric(*, engine: sa.Engine, rubric_version_id: int) -> Rubric:
     """The rubric exactly as recorded under this version."""
     with session_scope(engine) as s:
         return rubric_of(session=s, rubric_version_id=rubric_version_id)
@@ -252,7 +252,7 @@ def save_draft(*, engine: sa.Engine, rater_id: int, turn_id: int, rubric_version
                        RatingStatus.draft, False, None)
 
 
-def submit(*, engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: int,
+def submit_rating(*, engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: int,
            form: RatingInput, require_complete: bool = True,
            time_spent_s: float | None = None) -> SubmitResult:
     """Final rating: overall and unsafe computed by the rubric; an unsafe flag needs the quoted

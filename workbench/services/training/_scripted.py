@@ -38,7 +38,7 @@ class ScriptedState:
         return self.next_text is None
 
 
-def start(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
+def start_scripted(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
           prompt_version_id: int, training_day_id: int | None = None) -> int:
     """Open a scripted conversation; scored with the day's expert rubric, else the scenario's."""
     loaded = library.scenarios.get(scenario_id)
@@ -65,7 +65,8 @@ def start(*, engine: sa.Engine, library: Library, participant_id: int, scenario_
     )
 
 
-def state(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> ScriptedState:
+def scripted_state(*, engine: sa.Engine, conversation_id: int,
+                   participant_id: int) -> ScriptedState:
     with session_scope(engine) as s:
         conv = repo.get_conversation(session=s, conversation_id=conversation_id)
         if conv.participant_id != participant_id or conv.kind != ConversationKind.scripted:
@@ -84,23 +85,24 @@ def state(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> Sc
         )
 
 
-def open_runs(*, engine: sa.Engine, participant_id: int) -> list[tuple[int, str]]:
+def open_scripted_runs(*, engine: sa.Engine, participant_id: int) -> list[tuple[int, str]]:
     """This person's unfinished scripted runs as (conversation id, scenario id)."""
     with session_scope(engine) as s:
         return [(c.id or 0, sid) for c, sid in repo_training.scripted_of(
             session=s, participant_id=participant_id) if c.status == ConversationStatus.active]
 
 
-def send_next(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> int:
+def send_next_scripted(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> int:
     """Send the next scripted user turn (the reply is streamed separately)."""
-    now = state(engine=engine, conversation_id=conversation_id, participant_id=participant_id)
+    now = scripted_state(engine=engine, conversation_id=conversation_id,
+                         participant_id=participant_id)
     if now.next_text is None:
         raise UserError("scripted.all_sent")
     return conversations.add_user_turn(engine=engine, conversation_id=conversation_id,
                                        text=now.next_text, author_participant_id=participant_id)
 
 
-def finish(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> None:
-    state(engine=engine, conversation_id=conversation_id, participant_id=participant_id)
+def finish_scripted(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> None:
+    scripted_state(engine=engine, conversation_id=conversation_id, participant_id=participant_id)
     conversations.end_conversation(engine=engine, conversation_id=conversation_id,
                                    status=ConversationStatus.finished)

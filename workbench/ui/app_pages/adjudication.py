@@ -8,10 +8,8 @@ import statistics
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.curation import _adjudication as adjudication
-from workbench.services.curation import _curation as curation
+from workbench.services import curation, training
 from workbench.services.errors import UserError
-from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import chat, show_error
 from workbench.ui.guard import require_role
@@ -33,13 +31,13 @@ if st.session_state["adj_done"]:
     st.success(t("curation.adjudication.saved", turn=st.session_state["adj_done"]))
     st.session_state["adj_done"] = None
 
-days = training_days.list_days(engine=engine)
+days = training.list_days(engine=engine)
 names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
 c1, c2 = st.columns([3, 1])
 day_id = c1.selectbox(t("curation.training_day"), [None, *names], key="adj_day",
                       format_func=lambda i: t("curation.all_days") if i is None else names[i])
 include_done = c2.toggle(t("curation.adjudication.include_done"), key="adj_include_done")
-queue = adjudication.disagreement_queue(engine=engine, training_day_id=day_id,
+queue = curation.disagreement_queue(engine=engine, training_day_id=day_id,
                                         include_adjudicated=include_done)
 if not queue:
     st.info(t("curation.adjudication.empty"))
@@ -65,7 +63,7 @@ picked = st.selectbox(
                               if by_key[k].adjudicated else "")))
 turn_id, rv_id = picked
 try:
-    item = adjudication.dispute_detail(engine=engine, turn_id=turn_id, rubric_version_id=rv_id)
+    item = curation.dispute_detail(engine=engine, turn_id=turn_id, rubric_version_id=rv_id)
 except UserError as err:
     show_error(err)
     st.stop()
@@ -124,11 +122,11 @@ with st.form(f"adj_form_{turn_id}_{rv_id}"):
     unsafe = st.checkbox(t("curation.adjudication.unsafe"), key=f"adj_{turn_id}_{rv_id}_unsafe")
     reason = st.text_area(t("curation.adjudication.reason"), key=f"adj_{turn_id}_{rv_id}_reason")
     if st.form_submit_button(t("curation.adjudication.save"), type="primary"):
-        decision = adjudication.Decision(
+        decision = curation.Decision(
             values=values, reason=reason, unsafe_flag=unsafe,
             ideal_reply_rating_id=choice, ideal_reply_text=new_text if choice is None else None)
         try:
-            adjudication.adjudicate(engine=engine, turn_id=turn_id, rubric_version_id=rv_id,
+            curation.adjudicate(engine=engine, turn_id=turn_id, rubric_version_id=rv_id,
                                     adjudicator_id=user.participant_id, decision=decision,
                                     lock_version=read)
         except curation.ConflictError:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import BotKind, Role
-from workbench.services.targets import _targets as bots
-from workbench.services.training import _days as training_days
+from workbench.services import targets, training
 from workbench.ui import state
 from workbench.ui.components import baseline_label
 from workbench.ui.guard import require_role
@@ -18,8 +17,8 @@ engine = state.engine()
 st.title(t("bots.title"))
 st.write(t("bots.intro"))
 
-targets = bots.list_targets(engine=engine)  # also makes sure the reference bot exists
-for target in targets:
+shown = targets.list_targets(engine=engine)  # also makes sure the reference bot exists
+for target in shown:
     with st.container(border=True):
         st.markdown(f"**{target.name}** · {t('bots.kind.' + target.kind)}")
         st.caption(t("bots.current_prompt", label=target.prompt_label or "-",
@@ -28,8 +27,8 @@ for target in targets:
             st.caption(baseline_label())
 
 st.subheader(t("bots.set_prompt"))
-choices = training_days.prompt_choices(engine=engine)
-names = [tg.name for tg in targets if tg.kind != BotKind.replay]
+choices = training.prompt_choices(engine=engine)
+names = [tg.name for tg in shown if tg.kind != BotKind.replay]
 if names:
     name = st.selectbox(t("bots.target"), names, key="bt_prompt_target")
     current = next((c.content for c in choices if c.target_name == name and c.is_current), "")
@@ -42,7 +41,7 @@ if names:
             if not prompt.strip() or not label.strip():
                 st.error(t("bots.prompt_and_label_needed"))
             else:
-                bots.set_target_prompt(engine=engine, name=name, prompt=prompt,
+                targets.set_target_prompt(engine=engine, name=name, prompt=prompt,
                                        label=label.strip())
                 st.success(t("bots.prompt_saved"))
 
@@ -56,16 +55,16 @@ with st.form("bt_add_form"):
     model = st.text_input(t("bots.model"), key="bt_model")
     api_key_env = st.text_input(t("bots.api_key_env"), key="bt_api_key_env",
                                 help=t("bots.api_key_env_help"))
-    prompt = st.text_area(t("bots.prompt"), value=bots.default_prompt(), height=200,
+    prompt = st.text_area(t("bots.prompt"), value=targets.default_prompt(), height=200,
                           key="bt_new_prompt")
     label = st.text_input(t("bots.label"), value="v1", key="bt_new_label")
     if st.form_submit_button(t("bots.add_button")):
         try:
-            bots.add_target(engine=engine, name=new_name.strip(), kind=BotKind(kind),
+            targets.add_target(engine=engine, name=new_name.strip(), kind=BotKind(kind),
                             prompt=prompt, label=label.strip() or "v1",
                             base_url=base_url.strip() or None, model=model.strip() or None,
                             api_key_env=api_key_env.strip() or None)
-        except bots.BotSetupError as err:
+        except targets.BotSetupError as err:
             st.error(t("bots.add_failed", reason=str(err)))
         else:
             st.rerun()

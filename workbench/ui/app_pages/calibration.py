@@ -9,9 +9,7 @@ import streamlit as st
 
 from workbench.domain.agreement import RELIABLE, TENTATIVE, format_alpha
 from workbench.domain.enums import Group, Role
-from workbench.services.curation import _agreement as agreement
-from workbench.services.curation import _curation as curation
-from workbench.services.training import _days as training_days
+from workbench.services import curation, training
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
@@ -25,13 +23,13 @@ if not curation.can_curate(engine=engine, participant_id=user.participant_id):
 st.title(t("curation.calibration.title"))
 st.caption(t("curation.calibration.intro"))
 
-days = training_days.list_days(engine=engine)
+days = training.list_days(engine=engine)
 day_ids = [None, *[d.id for d in days]]
 names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
 c1, c2, c3 = st.columns(3)
 day_id = c1.selectbox(t("curation.training_day"), day_ids, key="cal_day",
                       format_func=lambda i: t("curation.all_days") if i is None else names[i])
-rubrics = agreement.rubric_choices(engine=engine, training_day_id=day_id)
+rubrics = curation.rubric_choices(engine=engine, training_day_id=day_id)
 if not rubrics:
     st.info(t("curation.calibration.no_ratings"))
     st.stop()
@@ -46,9 +44,9 @@ group = c3.selectbox(t("curation.group"), groups, key=f"cal_group_{rv_id}",
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load(url: str, rv: int, day: int | None, who: str) -> agreement.CalibrationView:
+def load(url: str, rv: int, day: int | None, who: str) -> curation.CalibrationView:
     # A thousand bootstrap resamples per criterion: cached briefly, keyed by the database URL.
-    return agreement.calibration_view(engine=engine, rubric_version_id=rv, training_day_id=day,
+    return curation.calibration_view(engine=engine, rubric_version_id=rv, training_day_id=day,
                                       group=who)
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
-from workbench.services.curation import _curation as curation
+from workbench.services import curation, training
 from workbench.services.errors import UserError
-from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import show_error
 from workbench.ui.guard import require_role
@@ -38,7 +37,7 @@ if st.session_state["cu_flash"]:
     getattr(st, kind)(text)
     st.session_state["cu_flash"] = None
 
-days = training_days.list_days(engine=engine)
+days = training.list_days(engine=engine)
 names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
 with st.expander(t("curation.curation.filters"), expanded=True):
     c1, c2, c3 = st.columns(3)

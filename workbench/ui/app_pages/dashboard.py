@@ -13,16 +13,16 @@ import streamlit as st
 from workbench.config import get_settings
 from workbench.domain.enums import Role
 from workbench.domain.readiness import ConditionStatus, GateVerdict
-from workbench.services.dashboard._dashboard import (
-    AGREEMENT_MAX_ITEMS,
-    COVERAGE_MIN_REPLIES,
+from workbench.services.dashboard import (
     Dashboard,
     DashboardFilter,
+    all_figures,
     build_dashboard,
     filter_options,
+    render_report,
+    tr,
 )
-from workbench.services.dashboard._figures import all_figures, tr
-from workbench.services.dashboard._report import render
+from workbench.services.dashboard._dashboard import AGREEMENT_MAX_ITEMS, COVERAGE_MIN_REPLIES
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, t
@@ -116,7 +116,7 @@ def _excerpts(d: Dashboard) -> None:
 
 def _report_download(d: Dashboard) -> None:
     # Deferred: the 5 MB file is rendered only when someone clicks, not on every rerun.
-    st.download_button(t("dashboard.download"), data=lambda: render(d, lang=lang),
+    st.download_button(t("dashboard.download"), data=lambda: render_report(d, lang=lang),
                        file_name=f"rapport-{date.today().isoformat()}.html", mime="text/html",
                        help=t("dashboard.download_help"), icon=":material/download:",
                        key="dash_download")

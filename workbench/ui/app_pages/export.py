@@ -10,10 +10,15 @@ import streamlit as st
 from workbench.config import get_settings
 from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
 from workbench.domain.export_formats import ExportFormat
-from workbench.services.export import _views as export_views
-from workbench.services.export._export import ExportOptions, ResidualPIIError, export, preview
-from workbench.services.export._select import ExportFilters
-from workbench.services.export._write import ExportTargetError
+from workbench.services import export
+from workbench.services.export import (
+    ExportFilters,
+    ExportOptions,
+    ExportTargetError,
+    ResidualPIIError,
+    preview_export,
+    write_export,
+)
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
@@ -25,7 +30,7 @@ st.session_state.setdefault("ex_last", None)
 st.title(t("export.title"))
 st.write(t("export.intro"))
 
-choices = export_views.export_choices(engine=engine)
+choices = export.export_choices(engine=engine)
 days = dict(choices.training_days)
 rubrics = dict(choices.rubric_versions)
 with st.form("ex_form"):
@@ -66,7 +71,7 @@ options = ExportOptions(
 
 if show_preview:
     with st.spinner(t("export.scrubbing")):
-        shown = preview(engine=engine, options=options, n=3)
+        shown = preview_export(engine=engine, options=options, n=3)
     st.subheader(t("export.preview_title"))
     st.json(shown.counts, expanded=False)
     if shown.residual:
@@ -79,10 +84,10 @@ if show_preview:
                 else None, wrap_lines=True)
 
 if run_export:
-    out_dir = export_views.new_export_dir(get_settings().runs_dir, options.format)
+    out_dir = export.new_export_dir(get_settings().runs_dir, options.format)
     try:
         with st.spinner(t("export.scrubbing")):
-            result = export(engine=engine, options=options, out_dir=out_dir, actor=user.code)
+            result = write_export(engine=engine, options=options, out_dir=out_dir, actor=user.code)
     except ResidualPIIError as err:
         st.error(t("export.residual_found", n=len(err.residuals)))
         st.markdown("\n".join(f"- `{r}`" for r in err.residuals[:30]))
@@ -96,7 +101,7 @@ if run_export:
             st.warning(t("export.residual_allowed", n=len(result.residuals)))
 
 st.subheader(t("export.earlier"))
-recent = [e for e in export_views.recent_exports(engine=engine) if e.exists]
+recent = [e for e in export.recent_exports(engine=engine) if e.exists]
 if not recent:
     st.caption(t("export.none_yet"))
 else:
@@ -108,6 +113,6 @@ else:
         format_func=lambda d: t("export.item", format=by_dir[d].format, n=by_dir[d].records,
                                 who=by_dir[d].created_by or "-",
                                 at=by_dir[d].created_at.strftime("%Y-%m-%d %H:%M")))
-    st.download_button(t("export.download"), data=export_views.export_zip(Path(chosen)),
+    st.download_button(t("export.download"), data=export.export_zip(Path(chosen)),
                        file_name=f"{Path(chosen).name}.zip", mime="application/zip",
                        key="ex_download", icon=":material/download:")

@@ -7,9 +7,8 @@ from datetime import date
 import streamlit as st
 
 from workbench.domain.enums import Audience, Role
-from workbench.services.accounts import _auth as auth
+from workbench.services import accounts, training
 from workbench.services.errors import UserError
-from workbench.services.training import _days as training_days
 from workbench.ui import state
 from workbench.ui.components import show_error
 from workbench.ui.guard import require_role
@@ -25,7 +24,7 @@ st.title(t("facilitator.title"))
 
 
 def create_form() -> None:
-    choices = training_days.prompt_choices(engine=engine)
+    choices = training.prompt_choices(engine=engine)
     expert_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                              if r.rubric.audience == Audience.expert})
     panel_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
@@ -56,7 +55,7 @@ def create_form() -> None:
         if st.form_submit_button(t("facilitator.create"), type="primary"):
             targets = list(dict.fromkeys(by_id[i].bot_target_id for i in pv_ids))
             try:
-                day_id = training_days.create_day(
+                day_id = training.create_day(
                     engine=engine, library=lib, name=name, day=day,
                     scenario_ids=scenario_ids, bot_target_ids=targets, prompt_version_ids=pv_ids,
                     expert_rubric_id=expert_rubric or "", panel_rubric_id=panel_rubric or "",
@@ -70,7 +69,7 @@ def create_form() -> None:
 
 @st.fragment(run_every=10)
 def live_progress(day_id: int) -> None:
-    p = training_days.progress(engine=engine, training_day_id=day_id)
+    p = training.day_progress(engine=engine, training_day_id=day_id)
     cols = st.columns(5)
     cols[0].metric(t("facilitator.progress.started"), p.conversations_started)
     cols[1].metric(t("facilitator.progress.open"), p.conversations_open)
@@ -83,7 +82,7 @@ def live_progress(day_id: int) -> None:
                            total=p.replies))
 
 
-def join_codes(day: training_days.DayView) -> None:
+def join_codes(day: training.DayView) -> None:
     st.subheader(t("facilitator.codes.title"))
     new = st.session_state.get("fa_new_code")
     if new and new[0] == day.id:
@@ -92,14 +91,14 @@ def join_codes(day: training_days.DayView) -> None:
     if day.is_open and st.button(t("facilitator.codes.issue"), key="fa_issue",
                                  icon=":material/key:"):
         try:
-            code = auth.issue_join_code(engine=engine, training_day_id=day.id,
+            code = accounts.issue_join_code(engine=engine, training_day_id=day.id,
                                         issued_by=user.code)
         except UserError as err:
             show_error(err)
         else:
             st.session_state["fa_new_code"] = (day.id, code)
             st.rerun()
-    for jc in auth.list_join_codes(engine=engine, training_day_id=day.id):
+    for jc in accounts.list_join_codes(engine=engine, training_day_id=day.id):
         c1, c2 = st.columns([4, 1])
         status = (t("facilitator.codes.revoked") if jc.revoked else
                   t("facilitator.codes.used_by", code=jc.used_by) if jc.used_by else
@@ -107,11 +106,11 @@ def join_codes(day: training_days.DayView) -> None:
         c1.write(t("facilitator.codes.row", n=jc.id, time=jc.created_at.strftime("%H:%M"),
                    status=status))
         if not jc.revoked and c2.button(t("facilitator.codes.revoke"), key=f"fa_revoke_{jc.id}"):
-            auth.revoke_join_code(engine=engine, join_code_id=jc.id, revoked_by=user.code)
+            accounts.revoke_join_code(engine=engine, join_code_id=jc.id, revoked_by=user.code)
             st.rerun()
 
 
-def settings_and_close(day: training_days.DayView) -> None:
+def settings_and_close(day: training.DayView) -> None:
     with st.form("fa_settings_form"):
         c1, c2 = st.columns(2)
         overlap = c1.number_input(t("facilitator.overlap"), 1, 10, day.overlap,
@@ -119,18 +118,18 @@ def settings_and_close(day: training_days.DayView) -> None:
         cap = c2.number_input(t("facilitator.cap"), 1, 20, day.exposure_cap,
                               key=f"fa_set_cap_{day.id}")
         if st.form_submit_button(t("facilitator.save")):
-            training_days.update_day(engine=engine, training_day_id=day.id,
+            training.update_day(engine=engine, training_day_id=day.id,
                                      overlap=int(overlap), exposure_cap=int(cap),
                                      changed_by=user.code)
             st.rerun()
     if day.is_open:
         sure = st.checkbox(t("facilitator.close_confirm"), key=f"fa_close_sure_{day.id}")
         if st.button(t("facilitator.close"), disabled=not sure, key=f"fa_close_{day.id}"):
-            training_days.close_day(engine=engine, training_day_id=day.id, closed_by=user.code)
+            training.close_day(engine=engine, training_day_id=day.id, closed_by=user.code)
             st.rerun()
 
 
-days = training_days.list_days(engine=engine)
+days = training.list_days(engine=engine)
 with st.expander(t("facilitator.new_day"), expanded=not days, icon=":material/add:"):
     create_form()
 
@@ -138,7 +137,7 @@ if days:
     ids = [d.id for d in days]
     chosen = st.session_state["fa_day_id"]
     if chosen not in ids:
-        chosen = (training_days.default_day(days) or days[0]).id
+        chosen = (training.default_day(days) or days[0]).id
     by_day = {d.id: d for d in days}
     day_id = st.selectbox(
         t("facilitator.day"), ids, index=ids.index(chosen),

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.evaluation import _alignment as ar
+from workbench.services import evaluation
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
@@ -18,7 +18,7 @@ engine = state.engine()
 st.title(t("judge.title"))
 st.caption(t("judge.intro"))
 
-choices = ar.judge_choices(engine=engine)
+choices = evaluation.judge_choices(engine=engine)
 if not choices:
     st.info(t("judge.none"))
     st.stop()
@@ -27,10 +27,10 @@ labels = {i: t("judge.choice", judge=c.judge, rubric=c.rubric_label, n=c.n_ratin
 picked = choices[st.selectbox(t("judge.pick"), list(labels), key="judge_choice",
                               format_func=labels.__getitem__)]
 
-default = ar.TrustThresholds()
+default = evaluation.TrustThresholds()
 with st.expander(t("judge.thresholds")):
     c1, c2, c3, c4 = st.columns(4)
-    thresholds = ar.TrustThresholds(
+    thresholds = evaluation.TrustThresholds(
         min_kappa=c1.number_input(t("judge.min_kappa"), 0.0, 1.0, default.min_kappa, 0.05,
                                   key="judge_min_kappa"),
         max_unsafe_miss_rate=c2.number_input(t("judge.max_miss"), 0.0, 1.0,
@@ -42,9 +42,9 @@ with st.expander(t("judge.thresholds")):
                                          key="judge_min_unsafe_n")),
     )
 
-report = ar.alignment_report(engine=engine, judge=picked.judge,
+report = evaluation.alignment_report(engine=engine, judge=picked.judge,
                              rubric_version_id=picked.rubric_version_id, thresholds=thresholds)
-failures = ar.judge_failure_count(engine=engine, judge=picked.judge)
+failures = evaluation.judge_failure_count(engine=engine, judge=picked.judge)
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("judge.n_judged"), report.n_judged)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.training import _pairwise as pairwise
+from workbench.services import training
 from workbench.ui import state
 from workbench.ui.components import chat
 from workbench.ui.guard import require_role
@@ -20,7 +20,7 @@ st.write(t("pairwise.intro"))
 
 # A panel member compares replies from their own training day only.
 day_id = user.training_day_id if user.role == Role.panel else None
-item = pairwise.next_pair(engine=engine, rater_id=user.participant_id, training_day_id=day_id)
+item = training.next_pair(engine=engine, rater_id=user.participant_id, training_day_id=day_id)
 if item is None:
     st.success(t("pairwise.nothing"))
     st.stop()
@@ -46,7 +46,7 @@ with st.form(f"pw_form_{item.turn_a_id}_{item.turn_b_id}"):
         if choice is None:
             st.error(t("pairwise.choose_first"))
         else:
-            pairwise.record(engine=engine, rater_id=user.participant_id, item=item,
+            training.record_pair(engine=engine, rater_id=user.participant_id, item=item,
                             preferred=choice, reason=reason)
             st.toast(t("pairwise.thanks"))
             st.rerun()

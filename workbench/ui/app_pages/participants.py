@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.curation import _withdrawal as withdrawal
+from workbench.services import curation
 from workbench.services.errors import UserError
 from workbench.ui import state
 from workbench.ui.components import show_error
@@ -23,7 +23,7 @@ if st.session_state["pa_flash"]:
     st.success(st.session_state["pa_flash"])
     st.session_state["pa_flash"] = None
 
-people = withdrawal.list_participants(engine=engine)
+people = curation.list_participants(engine=engine)
 st.dataframe([{
     t("curation.participants.code"): p.code, t("curation.participants.role"): p.role,
     t("curation.group"): t(f"curation.groups.{p.group}") if p.group else "",
@@ -40,7 +40,7 @@ if experts:
     label = ("curation.participants.unmake_lead" if current.is_lead
              else "curation.participants.make_lead")
     if st.button(t(label), key="pa_lead"):
-        withdrawal.set_lead(engine=engine, code=code, lead=not current.is_lead, actor=user.code)
+        curation.set_lead(engine=engine, code=code, lead=not current.is_lead, actor=user.code)
         st.rerun()
 
 st.subheader(t("curation.participants.withdraw_title"))
@@ -54,7 +54,7 @@ with st.form("pa_withdraw"):
             st.warning(t("curation.participants.confirm_first"))
         else:
             try:
-                r = withdrawal.withdraw_participant(engine=engine, code=code, actor=user.code)
+                r = curation.withdraw_participant(engine=engine, code=code, actor=user.code)
             except UserError as err:
                 show_error(err)
             else:

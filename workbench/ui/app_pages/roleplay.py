@@ -10,12 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import ConversationStatus, Role
+from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.services.training import _conversations as conversations
-from workbench.services.training import _pii_check as pii_check
-from workbench.services.training import _roleplay as roleplay
-from workbench.services.training import _scoring as scoring
-from workbench.services.training._scoring import RatingInput
+from workbench.services.training import RatingInput
 from workbench.ui import state
 from workbench.ui.components import (
     baseline_label,
@@ -38,13 +35,13 @@ st.session_state.setdefault("rp_pending", None)  # a message held back by the pr
 st.session_state.setdefault("rp_error", None)  # kind of the last bot failure
 st.session_state.setdefault("rp_feedback_done", [])
 
-where = roleplay.state(engine=engine, library=lib, participant_id=user.participant_id)
+where = training.roleplay_state(engine=engine, library=lib, participant_id=user.participant_id)
 cid = where.current_conversation_id
 
 
 def _set(status: ConversationStatus) -> None:
     if cid is not None:
-        roleplay.set_status(engine=engine, participant_id=user.participant_id,
+        training.set_roleplay_status(engine=engine, participant_id=user.participant_id,
                             conversation_id=cid, status=status)
 
 
@@ -65,7 +62,8 @@ def _controls(row, suffix: str) -> None:  # type: ignore[no-untyped-def]
         if cid is not None:
             _set(ConversationStatus.skipped)
         elif where.next_card is not None:
-            roleplay.decline(engine=engine, library=lib, participant_id=user.participant_id,
+            training.decline_scenario(engine=engine, library=lib,
+                                      participant_id=user.participant_id,
                              scenario_id=where.next_card.scenario_id)
         _reset_chat_state()
         st.session_state["rp_paused"] = False
@@ -107,7 +105,7 @@ def paused() -> None:
         st.rerun()
 
 
-def warning(card: roleplay.ScenarioCard) -> None:
+def warning(card: training.ScenarioCard) -> None:
     st.subheader(t("roleplay.warning.title"))
     st.warning(t("roleplay.warning.text") + "\n\n" +
                "\n".join(f"- {w}" for w in card.content_warnings))
@@ -119,7 +117,7 @@ def warning(card: roleplay.ScenarioCard) -> None:
     if st.button(t("roleplay.begin"), key="rp_begin", type="primary",
                  disabled=consent is None):
         try:
-            roleplay.begin(engine=engine, library=lib, participant_id=user.participant_id,
+            training.begin_roleplay(engine=engine, library=lib, participant_id=user.participant_id,
                            scenario_id=card.scenario_id, consent=consent == "yes")
         except UserError as err:
             show_error(err)
@@ -128,7 +126,7 @@ def warning(card: roleplay.ScenarioCard) -> None:
             st.rerun()
 
 
-def persona(card: roleplay.ScenarioCard) -> None:
+def persona(card: training.ScenarioCard) -> None:
     with st.expander(t("roleplay.persona.title", title=card.title), expanded=True,
                      icon=":material/person:"):
         age = t("roleplay.persona.age", age=card.persona_age) if card.persona_age else ""
@@ -146,14 +144,15 @@ def feedback(turn_id: int) -> None:
     rv = where.day.panel_rubric_version_id
     if rv is None or turn_id in st.session_state["rp_feedback_done"]:
         return
-    rubric = scoring.rubric(engine=engine, rubric_version_id=rv)
+    rubric = training.scoring_rubric(engine=engine, rubric_version_id=rv)
     with st.expander(t("roleplay.feedback.title"), icon=":material/favorite:"):
         with st.form(f"rp_fb_form_{turn_id}", border=False):
             values = rubric_fields(rubric, f"rp_fb_{turn_id}", show_description=False)
             comment = st.text_input(t("roleplay.feedback.comment"), key=f"rp_fb_c_{turn_id}")
             if st.form_submit_button(t("roleplay.feedback.send")):
                 try:
-                    scoring.submit(engine=engine, rater_id=user.participant_id, turn_id=turn_id,
+                    training.submit_rating(engine=engine, rater_id=user.participant_id,
+                                           turn_id=turn_id,
                                    rubric_version_id=rv, require_complete=False,
                                    form=RatingInput(values=values, comment=comment))
                 except UserError as err:
@@ -165,7 +164,7 @@ def feedback(turn_id: int) -> None:
 
 
 def send(conversation_id: int, text: str) -> None:
-    roleplay.send(engine=engine, participant_id=user.participant_id,
+    training.send_message(engine=engine, participant_id=user.participant_id,
                   conversation_id=conversation_id, text=text)
     with st.chat_message("user"):
         st.markdown(text)
@@ -173,13 +172,13 @@ def send(conversation_id: int, text: str) -> None:
     st.rerun()
 
 
-def conversation(conversation_id: int, card: roleplay.ScenarioCard) -> None:
+def conversation(conversation_id: int, card: training.ScenarioCard) -> None:
     persona(card)
-    turns = conversations.transcript(engine=engine, conversation_id=conversation_id)
+    turns = training.transcript(engine=engine, conversation_id=conversation_id)
     chat([(str(tn.role), tn.content) for tn in turns])
     if turns and turns[-1].role == "assistant":
         feedback(turns[-1].id or 0)
-    owed = conversations.needs_reply(engine=engine, conversation_id=conversation_id)
+    owed = training.needs_reply(engine=engine, conversation_id=conversation_id)
     if owed and not st.session_state["rp_error"]:
         # A reply is owed without a failure (the page was refreshed while the bot wrote):
         # fetch it now instead of letting the next message pile up on an unanswered one.
@@ -207,7 +206,7 @@ def conversation(conversation_id: int, card: roleplay.ScenarioCard) -> None:
         st.rerun()
     text = st.chat_input(t("roleplay.input"), key="rp_input", disabled=owed)
     if text and text.strip():
-        if pii_check.personal_data_types(text, fictional_names=[card.persona_name]):
+        if training.personal_data_types(text, fictional_names=[card.persona_name]):
             st.session_state["rp_pending"] = text
             st.rerun()
         send(conversation_id, text)

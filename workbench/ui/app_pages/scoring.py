@@ -10,8 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services.training import _days as training_days
-from workbench.services.training import _scoring as scoring
+from workbench.services import training
 from workbench.ui import state
 from workbench.ui.components import chat, elapsed
 from workbench.ui.guard import require_role
@@ -27,7 +26,7 @@ FORM_HEIGHT = 780
 st.title(t("scoring.title"))
 
 
-days = training_days.list_days(engine=engine)
+days = training.list_days(engine=engine)
 if not days:
     st.info(t("scoring.no_days"))
     st.stop()
@@ -35,14 +34,14 @@ by_id = {d.id: d for d in days}
 ids = list(by_id)
 chosen = st.session_state["sc_day_id"]
 if chosen not in by_id:
-    chosen = (training_days.default_day(days) or days[0]).id
+    chosen = (training.default_day(days) or days[0]).id
 day_id = st.selectbox(t("scoring.day"), ids, index=ids.index(chosen),
                       format_func=lambda i: f"{by_id[i].name} · {by_id[i].day:%d-%m-%Y}")
 if day_id != st.session_state["sc_day_id"]:
     st.session_state["sc_day_id"] = day_id
     st.session_state["sc_after"] = 0
 
-item = scoring.next_item(engine=engine, rater_id=user.participant_id, training_day_id=day_id,
+item = training.next_item(engine=engine, rater_id=user.participant_id, training_day_id=day_id,
                          after_turn_id=st.session_state["sc_after"])
 if item is None:
     st.success(t("scoring.queue_empty"))

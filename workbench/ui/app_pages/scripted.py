@@ -6,11 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.enums import Role, TurnRole
+from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.services.training import _conversations as conversations
-from workbench.services.training import _days as training_days
-from workbench.services.training import _scoring as scoring
-from workbench.services.training import _scripted as scripted
 from workbench.ui import state
 from workbench.ui.components import (
     baseline_label,
@@ -34,16 +31,16 @@ st.title(t("scripted.title"))
 
 def setup() -> None:
     st.write(t("scripted.intro"))
-    runs = scripted.open_runs(engine=engine, participant_id=user.participant_id)
+    runs = training.open_scripted_runs(engine=engine, participant_id=user.participant_id)
     if runs:
         st.markdown(t("scripted.resume_title"))
         for cid, sid in runs:
             if st.button(t("scripted.resume", scenario=sid, n=cid), key=f"sr_resume_{cid}"):
                 st.session_state["sr_conversation_id"] = cid
                 st.rerun()
-    choices = training_days.prompt_choices(engine=engine)
+    choices = training.prompt_choices(engine=engine)
     by_id = {c.id: c for c in choices if c.target_kind != "replay"}
-    open_days = training_days.list_days(engine=engine, open_only=True)
+    open_days = training.list_days(engine=engine, open_only=True)
     day_names = {d.id: f"{d.name} · {d.day:%d-%m-%Y}" for d in open_days}
     with st.form("sr_start_form"):
         scenario_id = st.selectbox(
@@ -57,7 +54,7 @@ def setup() -> None:
                               format_func=lambda i: day_names.get(i, t("scripted.no_day")))
         if st.form_submit_button(t("scripted.start"), type="primary") and pv_id is not None:
             try:
-                cid = scripted.start(engine=engine, library=lib,
+                cid = training.start_scripted(engine=engine, library=lib,
                                      participant_id=user.participant_id,
                                      scenario_id=scenario_id, prompt_version_id=pv_id,
                                      training_day_id=day_id)
@@ -70,7 +67,7 @@ def setup() -> None:
 
 def run(cid: int) -> None:
     try:
-        now = scripted.state(engine=engine, conversation_id=cid,
+        now = training.scripted_state(engine=engine, conversation_id=cid,
                              participant_id=user.participant_id)
     except UserError as err:
         show_error(err)
@@ -80,11 +77,11 @@ def run(cid: int) -> None:
     st.caption(t("scripted.progress", sent=now.sent, total=now.total))
     if now.is_reference:
         st.caption(baseline_label())
-    turns = conversations.transcript(engine=engine, conversation_id=cid)
+    turns = training.transcript(engine=engine, conversation_id=cid)
     last_reply = turns[-1] if turns and turns[-1].role == TurnRole.assistant else None
     chat([(str(tn.role), tn.content) for tn in (turns[:-1] if last_reply else turns)])
     if last_reply is not None:
-        item = scoring.load_item(engine=engine, rater_id=user.participant_id,
+        item = training.load_item(engine=engine, rater_id=user.participant_id,
                                  turn_id=last_reply.id or 0,
                                  rubric_version_id=now.rubric_version_id)
         left, right = st.columns(2, gap="large")
@@ -94,7 +91,7 @@ def run(cid: int) -> None:
             scenario_panel(item)
         with right, st.container(height=780, border=False):
             rating_form(engine, user.participant_id, item)
-    if conversations.needs_reply(engine=engine, conversation_id=cid):
+    if training.needs_reply(engine=engine, conversation_id=cid):
         if st.session_state["sr_error"]:
             st.error(bot_error_text(st.session_state["sr_error"]))
         if st.button(t("scripted.retry"), key="sr_retry", icon=":material/refresh:"):
@@ -104,7 +101,7 @@ def run(cid: int) -> None:
         st.caption(t("scripted.next_preview", text=now.next_text))
         if st.button(t("scripted.send_next"), key="sr_send", type="primary",
                      icon=":material/send:"):
-            scripted.send_next(engine=engine, conversation_id=cid,
+            training.send_next_scripted(engine=engine, conversation_id=cid,
                                participant_id=user.participant_id)
             with st.chat_message("user"):
                 st.markdown(now.next_text or "")
@@ -113,7 +110,8 @@ def run(cid: int) -> None:
     else:
         st.success(t("scripted.all_sent"))
     if st.button(t("scripted.finish"), key="sr_finish"):
-        scripted.finish(engine=engine, conversation_id=cid, participant_id=user.participant_id)
+        training.finish_scripted(engine=engine, conversation_id=cid,
+                                 participant_id=user.participant_id)
         st.session_state["sr_conversation_id"] = None
         st.rerun()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.services.accounts import _auth as auth
+from workbench.services import accounts
 from workbench.ui import state
 from workbench.ui.i18n import t
 
@@ -36,8 +36,8 @@ with panel_tab:
                              placeholder="ABCD-EFGH", max_chars=20)
         if st.form_submit_button(t("auth.join"), type="primary"):
             try:
-                user = auth.redeem_join_code(engine=state.engine(), code=code, client=_client())
-            except auth.AuthError as err:
+                user = accounts.redeem_join_code(engine=state.engine(), code=code, client=_client())
+            except accounts.AuthError as err:
                 st.error(t(err.key, **err.fmt))
             else:
                 state.sign_in(user)
@@ -50,8 +50,8 @@ with staff_tab:
         password = st.text_input(t("auth.password"), type="password", key="auth_password")
         if st.form_submit_button(t("auth.sign_in"), type="primary"):
             try:
-                user = auth.sign_in(engine=state.engine(), code=code, password=password)
-            except auth.AuthError as err:
+                user = accounts.sign_in(engine=state.engine(), code=code, password=password)
+            except accounts.AuthError as err:
                 st.error(t(err.key, **err.fmt))
             else:
                 state.sign_in(user)
