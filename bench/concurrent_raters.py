@@ -132,8 +132,8 @@ def stored_versus_ratings(engine: sa.Engine) -> str:
     """The dashboard's stored sums (every submit above marked its reply; the next view folds
     the marks in) against aggregating the ratings now: the largest difference of any column."""
     from workbench.services.dashboard import apply_pending_statistics
-    from workbench.services.dashboard._queries import reply_cube
-    from workbench.storage.dashboard_sql import (
+    from workbench.storage.stats.reads import reply_cube
+    from workbench.storage.stats.sql import (
         PROMPT_VERSION,
         SUM_COLUMNS,
         DashboardFilter,

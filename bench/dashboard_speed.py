@@ -38,8 +38,8 @@ from workbench.domain.enums import Group, Role  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
 from workbench.services.dashboard._dashboard import build_dashboard  # noqa: E402
 from workbench.storage import repo  # noqa: E402
-from workbench.storage.dashboard_stats import rebuild  # noqa: E402
 from workbench.storage.db import make_engine, migrate, session_scope  # noqa: E402
+from workbench.storage.stats.stored import rebuild  # noqa: E402
 from workbench.storage.tables import TrainingDay  # noqa: E402
 
 PG_ADMIN = os.environ.get("WORKBENCH_BENCH_PG_URL",
@@ -279,7 +279,7 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
 def breakdown(engine: sa.Engine) -> str:
     """Seconds per part of build_dashboard, to see where the time goes."""
     from workbench.services.dashboard import _dashboard as dash
-    from workbench.services.dashboard import _queries as dq
+    from workbench.storage.stats import reads as dq
 
     filt = dq.DashboardFilter()
     parts = []

@@ -35,13 +35,13 @@ from workbench.domain.enums import ConversationKind, Group, Role  # noqa: E402
 from workbench.domain.library import load_library  # noqa: E402
 from workbench.services import training  # noqa: E402
 from workbench.storage import repo  # noqa: E402
-from workbench.storage.dashboard_stats import rebuild  # noqa: E402
 from workbench.storage.db import (  # noqa: E402
     make_engine,
     migrate,
     refresh_planner_statistics,
     session_scope,
 )
+from workbench.storage.stats.stored import rebuild  # noqa: E402
 from workbench.storage.tables import (  # noqa: E402
     Conversation,
     Rating,

@@ -29,8 +29,8 @@ from workbench.services.dashboard import (
     load_gate_file,
 )
 from workbench.storage import repo
-from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.db import session_scope
+from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import Adjudication, TrainingDay, Turn
 
 ACUTE = "acuut-ex-met-mes-voor-de-deur"  # acute, victim, [partnergeweld]

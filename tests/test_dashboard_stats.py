@@ -17,10 +17,11 @@ from workbench.domain.enums import Group, RatingSource, RatingStatus, Role
 from workbench.services import curation
 from workbench.services.curation import Decision
 from workbench.services.dashboard import apply_pending_statistics
-from workbench.services.dashboard._detail import criterion_sums as stored_criterion_sums
-from workbench.services.dashboard._queries import reply_cube
 from workbench.storage import repo
-from workbench.storage.dashboard_sql import (
+from workbench.storage.db import alembic_config, make_engine, migrate, session_scope
+from workbench.storage.stats.detail import criterion_sums as stored_criterion_sums
+from workbench.storage.stats.reads import reply_cube
+from workbench.storage.stats.sql import (
     PROMPT_VERSION,
     SUM_COLUMNS,
     C,
@@ -30,8 +31,7 @@ from workbench.storage.dashboard_sql import (
     load_rubric_meta,
     reply_sums,
 )
-from workbench.storage.dashboard_stats import rebuild, refresh_replies
-from workbench.storage.db import alembic_config, make_engine, migrate, session_scope
+from workbench.storage.stats.stored import rebuild, refresh_replies
 from workbench.storage.tables import Turn, dashboard_criterion_cube, dashboard_cube, reply_stat
 
 KEYS = ["prompt_version_id", "training_day_id", "scenario_snapshot_id"]

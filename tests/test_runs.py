@@ -183,7 +183,7 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
 
 
 def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
-    from workbench.services.evaluation._run_writer import turn_row
+    from workbench.storage.repo_eval import turn_row
 
     row = turn_row(conversation_id=1, index=0, role="user", content="hoi")
     assert row["status"] == "ok" and row["parameters"] == {} and row["withdrawn"] is False

@@ -46,7 +46,7 @@ def start(
 
     s = get_settings()
     engine = get_engine(s)  # migrates
-    if not no_demo and is_empty(engine):
+    if not no_demo and is_empty(engine=engine):
         err.print("empty database: loading demo data (about half a minute)…")
         load_demo(engine=engine, library=load_shipped_library(s), runs_dir=s.runs_dir)
     from workbench.services.demo import ensure_demo_accounts

@@ -78,8 +78,8 @@ def bot_set_prompt(
     label: str = typer.Option(..., help="Human label of the new prompt version."),
 ) -> None:
     """Give a bot target a new system prompt (a new prompt version when the text is new)."""
+    from workbench.services.errors import NotFound
     from workbench.services.targets import set_target_prompt
-    from workbench.storage.repo import NotFound
 
     try:
         view = set_target_prompt(engine=_engine(), name=name,
@@ -110,8 +110,8 @@ def run(
     """Play every scripted scenario against a bot; prints the run id last."""
     from workbench.config import get_settings
     from workbench.services.context import load_shipped_library
+    from workbench.services.errors import NotFound
     from workbench.services.evaluation import create_run, execute_run
-    from workbench.storage.repo import NotFound
 
     s = get_settings()
     library = load_shipped_library(s)

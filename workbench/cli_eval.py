@@ -37,8 +37,8 @@ def judge(
 ) -> None:
     """Score every reply of a run with the rubric judge (skips replies it already scored)."""
     from workbench.bots import BotError
+    from workbench.services.errors import NotFound
     from workbench.services.evaluation import JudgeSetupError, judge_run
-    from workbench.storage.repo import NotFound
 
     try:
         summary = judge_run(_engine(), run_id, judge_name, concurrency, retries=retries,
@@ -61,8 +61,8 @@ def metrics(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """ragas metrics of a run: string metrics against gold references, LLM metrics with --judge."""
+    from workbench.services.errors import NotFound
     from workbench.services.evaluation import run_metrics
-    from workbench.storage.repo import NotFound
 
     try:
         result = run_metrics(_engine(), run_id, judge_target_name=judge_name)
@@ -98,8 +98,8 @@ def compare(
     min_kappa: float = typer.Option(0.6, help="Trust a judge criterion from this kappa up."),
 ) -> None:
     """Compare run B against run A per measure, with a paired bootstrap 95% CI of B − A."""
+    from workbench.services.errors import NotFound
     from workbench.services.evaluation import TrustThresholds, compare_runs
-    from workbench.storage.repo import NotFound
 
     try:
         result = compare_runs(engine=_engine(), run_a=run_a, run_b=run_b, judge=judge_name,

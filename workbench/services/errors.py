@@ -1,6 +1,11 @@
-"""The one error type a page shows to a person: an i18n key plus its placeholders."""
+"""The errors a shell shows to a person: `UserError` (an i18n key plus its placeholders) and
+`NotFound` (no such run, scenario, bot target, ...), raised by storage and passed on as is."""
 
 from __future__ import annotations
+
+from workbench.storage.errors import NotFound
+
+__all__ = ["NotFound", "UserError"]
 
 
 class UserError(ValueError):

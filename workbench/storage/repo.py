@@ -1,4 +1,5 @@
-"""Keyword-only repository functions: the only place that builds queries on the tables.
+"""Keyword-only repository functions of the core tables (participants, library snapshots, bot
+targets, conversations, turns, ratings, audit). Queries are built only in storage modules.
 
 Callers hand in a Session; these functions flush but never commit, so a service decides what
 one transaction is.
@@ -23,9 +24,11 @@ from workbench.domain.enums import (
     TurnStatus,
 )
 from workbench.domain.library import LoadedRubric, LoadedScenario
+from workbench.domain.rules import Purpose
 from workbench.domain.scenarios import content_hash
-from workbench.storage.dashboard_sql import HUMAN_SOURCES
-from workbench.storage.dashboard_stats import mark_changed
+from workbench.storage import rules
+from workbench.storage.errors import NotFound
+from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import (
     AuditEvent,
     BotTarget,
@@ -39,11 +42,6 @@ from workbench.storage.tables import (
     Turn,
     utcnow,
 )
-
-
-class NotFound(LookupError):
-    pass
-
 
 # --- participants -------------------------------------------------------------------------
 
@@ -297,7 +295,7 @@ def upsert_rating(
             continue
         session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
     session.flush()
-    if status == RatingStatus.submitted and source in HUMAN_SOURCES:
+    if status == RatingStatus.submitted and source in rules.sources(Purpose.figures):
         mark_changed(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
     return rating
 

@@ -1,9 +1,9 @@
 """Keyword-only queries for agreement, adjudication, curation and withdrawal. Same rules as
 `repo`: flush, never commit.
 
-"Counted" ratings are the ones every agreement figure and curated score is built on: submitted,
-by a person or a simulated rater (never an automatic judge), not withdrawn, on a reply that is
-not withdrawn.
+"Counted" ratings are the ones every agreement figure and curated score is built on: the
+rule of purpose "agreement" in `storage/rules.py` (people and their simulated stand-ins, never
+an automatic judge; nothing withdrawn).
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from workbench.domain.enums import RatingSource, RatingStatus, TurnRole, TurnStatus
-from workbench.storage.dashboard_stats import mark_changed
+from workbench.domain.enums import RatingStatus, TurnRole, TurnStatus
+from workbench.domain.rules import Purpose
+from workbench.storage import rules
+from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import (
     Adjudication,
     Conversation,
@@ -30,13 +32,10 @@ from workbench.storage.tables import (
 )
 
 FALSE = sa.false()
-# Named, not "anything but judge": a source added later must be let in on purpose.
-COUNTED_SOURCES = (RatingSource.human, RatingSource.simulated)
 
 
 def _counted() -> list[Any]:
-    return [Rating.status == RatingStatus.submitted, col(Rating.source).in_(COUNTED_SOURCES),
-            col(Rating.withdrawn) == FALSE, col(Turn.withdrawn) == FALSE]
+    return [*rules.rating_counts(Purpose.agreement), col(Turn.withdrawn) == FALSE]
 
 
 def _scope(q: Any, training_day_id: int | None, rubric_version_ids: Collection[int] | None) -> Any:
@@ -73,7 +72,8 @@ def withdrawn_rating_count(
 ) -> int:
     """Submitted non-judge ratings left out because they or their reply were withdrawn."""
     q = (select(sa.func.count(col(Rating.id))).join(Turn, col(Turn.id) == col(Rating.turn_id))
-         .where(Rating.status == RatingStatus.submitted, col(Rating.source).in_(COUNTED_SOURCES),
+         .where(Rating.status == RatingStatus.submitted,
+                col(Rating.source).in_(rules.sources(Purpose.agreement)),
                 sa.or_(col(Rating.withdrawn) != FALSE, col(Turn.withdrawn) != FALSE)))
     return int(session.exec(_scope(q, training_day_id, rubric_version_ids)).one())
 

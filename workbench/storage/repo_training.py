@@ -1,5 +1,8 @@
 """Keyword-only queries of the training-day app: sign-in attempts, join codes, progress, the
 rater's queue and pairwise candidates. Same rules as `repo`: flush, never commit.
+
+Progress and the queue count ratings by the rule of purpose "progress" (`storage/rules.py`):
+people only, so a simulated rating never takes a person's place in the room.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from sqlmodel import Session, col, select
 
 from workbench.domain.enums import (
     ConversationKind,
-    RatingSource,
     RatingStatus,
     TurnRole,
     TurnStatus,
 )
+from workbench.domain.rules import Purpose
+from workbench.storage import rules
 from workbench.storage.tables import (
     Conversation,
     JoinCode,
@@ -78,6 +82,16 @@ def get_join_code(*, session: Session, code_hash: str) -> JoinCode | None:
     return session.exec(select(JoinCode).where(JoinCode.code_hash == code_hash)).first()
 
 
+def revoke_day_codes(*, session: Session, training_day_id: int, at: datetime) -> int:
+    """Revoke every code of the day not revoked yet; returns how many."""
+    result = session.execute(sa.update(JoinCode)
+                             .where(col(JoinCode.training_day_id) == training_day_id,
+                                    col(JoinCode.revoked_at).is_(None))
+                             .values(revoked_at=at))
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def list_join_codes(*, session: Session, training_day_id: int) -> list[tuple[JoinCode, str | None]]:
     """The day's join codes with the pseudonymous code of whoever used each (if any)."""
     rows = session.exec(
@@ -135,8 +149,7 @@ def day_counts(*, session: Session, training_day_id: int, rubric_version_id: int
             .where(
                 col(Rating.turn_id).in_(select(replies.c.id)),
                 Rating.rubric_version_id == rubric_version_id,
-                Rating.status == RatingStatus.submitted, Rating.source == RatingSource.human,
-                Rating.withdrawn == False,  # noqa: E712
+                *rules.rating_counts(Purpose.progress),
             )
             .group_by(col(Rating.turn_id))
             .subquery()
@@ -210,7 +223,9 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
         select(sa.func.count())
         .where(
             Rating.turn_id == day.c.id, Rating.rubric_version_id == rubric_version_id,
-            Rating.source == RatingSource.human, Rating.withdrawn == False,  # noqa: E712
+            # The progress rule, but a fresh draft also holds a place (see DRAFT_CLAIM).
+            col(Rating.source).in_(rules.sources(Purpose.progress)),
+            Rating.withdrawn == False,  # noqa: E712
             sa.or_(Rating.status == RatingStatus.submitted,
                    sa.and_(Rating.status == RatingStatus.draft,
                            col(Rating.updated_at) >= claim_since)),

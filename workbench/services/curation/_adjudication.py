@@ -22,9 +22,9 @@ from workbench.domain.scoring import ScoreError, normalise_value, score
 from workbench.services.curation._agreement import excerpt
 from workbench.services.curation._curation import ConflictError, CurationError, require_lead
 from workbench.storage import repo, repo_curation
-from workbench.storage.dashboard_stats import mark_changed
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import rubric_of
+from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import Adjudication, CuratedExample, Turn, utcnow
 
 UNSAFE = "unsafe"  # the raters' unsafe verdicts, treated as one more critical yes/no question

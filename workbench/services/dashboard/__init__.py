@@ -17,25 +17,25 @@ from workbench.services.dashboard._figures import (
     category,
     tr,
 )
-from workbench.services.dashboard._queries import (
-    apply_pending_statistics,
-    rebuild_statistics,
-)
 from workbench.services.dashboard._report import (
     REPORT_LANGUAGES,
     ReportResult,
     render_report,
     write_report,
 )
-from workbench.storage.dashboard_sql import DashboardFilter
+from workbench.storage.stats.reads import (
+    apply_pending_statistics,
+    rebuild_statistics,
+)
+from workbench.storage.stats.sql import DashboardFilter
 
 __all__ = [
     "AGREEMENT_MAX_ITEMS",
-    "COVERAGE_MIN_REPLIES",
     "all_figures",
     "apply_pending_statistics",
     "build_dashboard",
     "category",
+    "COVERAGE_MIN_REPLIES",
     "Dashboard",
     "DashboardFilter",
     "filter_options",

@@ -36,9 +36,9 @@ from workbench.domain.readiness import (
     load_gate,
 )
 from workbench.domain.stats import wilson_interval
-from workbench.services.dashboard import _detail as dq
-from workbench.services.dashboard import _queries as q
-from workbench.services.dashboard._queries import ALL, GROUPS, DashboardFilter, SnapshotMeta
+from workbench.storage.stats import detail as dq
+from workbench.storage.stats import reads as q
+from workbench.storage.stats.reads import ALL, GROUPS, DashboardFilter, SnapshotMeta
 
 COVERAGE_MIN_REPLIES = 30  # fewer scored replies than this in a category: flagged as too few
 AGREEMENT_MAX_ITEMS = 500  # newest replies with ≥ 2 ratings that the agreement table uses

@@ -15,22 +15,19 @@ DEMO_STAFF = {
 
 def ensure_demo_accounts(*, engine: sa.Engine) -> list[str]:
     """Create the demo staff accounts when the database holds demo data; lines to print."""
-    from sqlmodel import select
-
     from workbench.domain.enums import Role
-    from workbench.services.accounts import _auth as auth
+    from workbench.services import accounts
+    from workbench.services.curation import set_lead
+    from workbench.storage import repo_demo
     from workbench.storage.db import session_scope
-    from workbench.storage.tables import TrainingDay
 
     with session_scope(engine) as s:
-        has_demo = s.exec(select(TrainingDay.id).where(TrainingDay.is_demo)).first() is not None
-    if not has_demo:
-        return []
-    from workbench.services.curation._withdrawal import set_lead
+        if not repo_demo.holds_demo_data(session=s, days_only=True):
+            return []
 
     lines = []
     for code, role in DEMO_STAFF.items():
-        auth.ensure_staff(engine=engine, code=code, role=Role(role), password=DEMO_PASSWORD,
+        accounts.ensure_staff(engine=engine, code=code, role=Role(role), password=DEMO_PASSWORD,
                           is_demo=True)
         lines.append(f"  DEMO account {code} / {DEMO_PASSWORD} ({role})")
     # The demo expert leads, so adjudication and curation can be tried without setup.

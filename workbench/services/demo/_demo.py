@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from sqlmodel import select
 
 from workbench.domain.enums import (
     Group,
@@ -22,19 +21,17 @@ from workbench.domain.enums import (
     Role,
     ScaleKind,
     TrainingDayStatus,
-    TurnRole,
-    TurnStatus,
 )
 from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
 from workbench.domain.scoring import score
 from workbench.domain.simulation import simulate_ratings
-from workbench.services.dashboard._queries import apply_pending_statistics
-from workbench.services.evaluation._runs import create_run, execute_run
-from workbench.services.targets._targets import ensure_reference_target
-from workbench.storage import repo
+from workbench.services.evaluation import create_run, execute_run
+from workbench.services.targets import ensure_reference_target
+from workbench.storage import repo, repo_demo
 from workbench.storage.db import session_scope
-from workbench.storage.tables import Conversation, Participant, Run, TrainingDay, Turn
+from workbench.storage.stats.reads import apply_pending_statistics
+from workbench.storage.tables import Participant, TrainingDay
 
 # Known noise of the simulated groups: the demo's agreement table must recover this ordering.
 EXPERT_NOISE_SD = 0.5
@@ -55,19 +52,16 @@ class DemoSummary:
     ratings: int
 
 
-def is_empty(engine: sa.Engine) -> bool:
+def is_empty(*, engine: sa.Engine) -> bool:
+    """No training day and no conversation yet: `workbench start` loads the demo then."""
     with session_scope(engine) as s:
-        return s.exec(select(TrainingDay.id).limit(1)).first() is None and \
-            s.exec(select(Conversation.id).limit(1)).first() is None
+        return repo_demo.is_empty(session=s)
 
 
 def has_demo_data(*, engine: sa.Engine) -> bool:
     """True while the database holds demo data, which every page then marks as such."""
     with session_scope(engine) as s:
-        return (s.exec(select(TrainingDay.id).where(TrainingDay.is_demo).limit(1)).first()
-                is not None or
-                s.exec(select(Conversation.id).where(Conversation.is_demo).limit(1)).first()
-                is not None)
+        return repo_demo.holds_demo_data(session=s)
 
 
 def demo_prompt_text(name: str) -> str:
@@ -76,7 +70,7 @@ def demo_prompt_text(name: str) -> str:
 
 def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int = 7,
               scenario_ids: list[str] | None = None, only_if_empty: bool = True) -> DemoSummary:
-    if only_if_empty and not is_empty(engine):
+    if only_if_empty and not is_empty(engine=engine):
         return DemoSummary(False, None, [], 0, 0)
     expert_rubric = library.rubric("expert")
     panel_rubric = library.rubric("lived-experience")
@@ -111,9 +105,7 @@ def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int 
         assert day is not None
         day.prompt_version_ids = pv_ids
         s.add(day)
-        for conv in s.exec(select(Conversation).where(Conversation.run_id.in_(run_ids))).all():
-            conv.training_day_id = day_id
-            s.add(conv)
+        repo_demo.attach_runs_to_day(session=s, run_ids=run_ids, training_day_id=day_id)
     n_ratings, n_replies = _simulate(engine=engine, run_ids=run_ids, seed=seed,
                                      rubrics={Group.expert: (expert_rubric.rubric, erv_id),
                                               Group.lived_experience: (panel_rubric.rubric,
@@ -134,14 +126,7 @@ def _simulate(*, engine: sa.Engine, run_ids: list[str], seed: int,
               rubrics: dict[Group, tuple[Rubric, int]]) -> tuple[int, int]:
     """Ratings from simulated experts and panel members on every demo reply."""
     with session_scope(engine) as s:
-        rows = s.exec(
-            select(Turn.id, Run.prompt_version_id, Run.id)
-            .join(Conversation, Turn.conversation_id == Conversation.id)
-            .join(Run, Conversation.run_id == Run.id)
-            .where(Run.id.in_(run_ids), Turn.role == TurnRole.assistant,
-                   Turn.status == TurnStatus.ok)
-            .order_by(Turn.id)
-        ).all()
+        rows = repo_demo.run_replies(session=s, run_ids=run_ids)
         labels = {rid: lbl for rid, lbl in zip(run_ids, PROMPT_QUALITY, strict=True)}
         item_ids = [r[0] for r in rows]
         base = np.array([PROMPT_QUALITY[labels[r[2]]] for r in rows])

@@ -40,7 +40,7 @@ from workbench.services.evaluation._judge_prompt import (
     judge_template_sha,
     parse_judgement,
 )
-from workbench.services.targets._targets import CLIENT_SETTINGS
+from workbench.services.targets import split_client_settings
 from workbench.storage import repo
 from workbench.storage import repo_eval as q
 from workbench.storage.db import session_scope
@@ -107,8 +107,7 @@ def judge_bot(target: BotTarget, *, json_mode: bool = False) -> OpenAICompatBot:
     only some servers support; without it the judge relies on its instructions alone."""
     _require_judge_target(target)
     assert target.base_url and target.model
-    params = dict(target.parameters)
-    client = {k: params.pop(k) for k in list(params) if k in CLIENT_SETTINGS}
+    params, client = split_client_settings(target.parameters)
     if json_mode:
         params["response_format"] = {"type": "json_object"}
     return OpenAICompatBot(base_url=target.base_url, model=target.model, parameters=params,

@@ -16,35 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from workbench.domain.enums import ConversationStatus
+from workbench.storage import repo_eval
 from workbench.storage.db import session_scope
-from workbench.storage.tables import Conversation, Turn, utcnow
-
-_ENDED = {ConversationStatus.finished, ConversationStatus.stopped, ConversationStatus.skipped,
-          ConversationStatus.failed}
-
-
-_TURN: sa.Table = Turn.__table__  # type: ignore[attr-defined]
-_TURN_FIELDS = {name: info for name, info in Turn.model_fields.items() if name != "id"}
-
-
-def turn_row(**fields: Any) -> dict[str, Any]:
-    """A full row for the turn table: the given fields plus the model's own defaults (every
-    row of an executemany needs the same columns)."""
-    unknown = fields.keys() - _TURN_FIELDS.keys()
-    if unknown:
-        raise TypeError(f"turn has no field(s) {sorted(unknown)}")
-    row: dict[str, Any] = {}
-    for name, info in _TURN_FIELDS.items():
-        if name in fields:
-            row[name] = fields[name]
-        elif info.is_required():
-            raise TypeError(f"turn field {name!r} is required")
-        else:
-            row[name] = info.get_default(call_default_factory=True)
-    return row
 
 
 @dataclass
@@ -109,28 +85,20 @@ class TurnWriter:
     def _write(self, batch: list[_Item]) -> None:
         with session_scope(self._engine) as s:
             rows = [
-                turn_row(conversation_id=item.conversation_id,
-                         index=self._take_index(s, item.conversation_id), **fields)
+                repo_eval.turn_row(conversation_id=item.conversation_id,
+                                   index=self._take_index(s, item.conversation_id), **fields)
                 for item in batch for fields in item.turns
             ]
-            if rows:
-                # One executemany on the table, not ORM objects: the unit of work cost about
-                # 0.4 ms of CPU per turn on this thread, all of it holding the GIL that the
-                # event loop needs to keep 32 requests moving.
-                s.connection().execute(sa.insert(_TURN), rows)
+            repo_eval.insert_turn_rows(session=s, rows=rows)
             for item in batch:
                 if item.status is not None:
-                    values: dict[str, Any] = {"status": item.status}
-                    if item.status in _ENDED:
-                        values["ended_at"] = utcnow()
-                    s.execute(sa.update(Conversation)
-                              .where(Conversation.id == item.conversation_id).values(**values))
+                    repo_eval.set_run_conversation_status(
+                        session=s, conversation_id=item.conversation_id, status=item.status)
 
     def _take_index(self, session: Session, conversation_id: int) -> int:
         if conversation_id not in self._next_index:
-            last = session.exec(select(sa.func.max(Turn.index))
-                                .where(Turn.conversation_id == conversation_id)).first()
-            self._next_index[conversation_id] = 0 if last is None else last + 1
+            self._next_index[conversation_id] = repo_eval.next_turn_index(
+                session=session, conversation_id=conversation_id)
         index = self._next_index[conversation_id]
         self._next_index[conversation_id] = index + 1
         return index

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
 
 from workbench import __version__
 from workbench.bots import Bot, BotError, ReplyRequest
 from workbench.domain.enums import ConversationKind, ConversationStatus, RunStatus, TurnRole
 from workbench.domain.library import Library
 from workbench.services.evaluation._run_writer import TurnWriter
-from workbench.services.targets._targets import bot_for
-from workbench.services.training._conversations import chat_history, failure_fields, reply_fields
-from workbench.storage import repo
+from workbench.services.targets import bot_for
+from workbench.services.training import chat_history, failure_fields, reply_fields
+from workbench.storage import repo, repo_eval
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import scenario_of
 from workbench.storage.tables import Conversation, PromptVersion, Run, ScenarioSnapshot, Turn
@@ -98,8 +97,7 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
     """Conversations of the run that are not finished, with what they still have to play."""
     jobs: list[_Job] = []
     with session_scope(engine) as s:
-        convs = s.exec(select(Conversation).where(Conversation.run_id == run_id)
-                       .order_by(Conversation.id)).all()
+        convs = repo_eval.run_conversations(session=s, run_id=run_id)
         for conv in convs:
             if conv.status == ConversationStatus.finished:
                 continue
@@ -212,12 +210,7 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
         target = repo.get_bot_target_by_id(session=s, bot_target_id=run.bot_target_id)
         pv = s.get(PromptVersion, run.prompt_version_id)
         assert pv is not None
-        rows = s.exec(
-            select(Conversation, ScenarioSnapshot)
-            .join(ScenarioSnapshot, Conversation.scenario_snapshot_id == ScenarioSnapshot.id)
-            .where(Conversation.run_id == run_id)
-            .order_by(ScenarioSnapshot.scenario_id, Conversation.repeat_index)
-        ).all()
+        rows = repo_eval.run_conversations_with_snapshots(session=s, run_id=run_id)
         lines, counts = [], {"conversations": 0, "finished": 0, "failed": 0, "replies": 0,
                              "failed_replies": 0}
         for conv, snap in rows:

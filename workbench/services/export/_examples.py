@@ -1,23 +1,19 @@
 """What curation hands to export: curated examples as plain `ExportExample`s, consent-only by
-default and never anything withdrawn.
-
-Read with plain column queries rather than ORM objects: five ORM objects per example took
-minutes at 100k examples; this takes seconds.
-"""
+default and never anything withdrawn (the consent rule is `domain.rules.may_reuse`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
+from sqlmodel import Session
 
-from workbench.domain.enums import ConversationKind, CurationState, TurnRole, TurnStatus
-from workbench.storage import repo_curation
+from workbench.domain import rules
+from workbench.domain.enums import CurationState
+from workbench.storage import repo_curation, repo_export
 from workbench.storage.db import session_scope
-from workbench.storage.tables import Conversation, Turn
 
 DEFAULT_EXPORT_STATES = (CurationState.gold, CurationState.accepted)
 
@@ -68,27 +64,10 @@ class ExportExample:
     model: str | None
 
 
-def needs_consent(turn: Turn, conversation: Conversation) -> bool:
-    """Text a person wrote (role-play, or any turn with an author) may be reused only with
-    their consent; scripted turns come from the scenario library and need none."""
-    return turn.role == TurnRole.user and (
-        turn.author_participant_id is not None or conversation.kind == ConversationKind.roleplay)
-
-
-def consented(turn: Turn, conversation: Conversation) -> bool:
-    given = turn.consent_to_use if turn.consent_to_use is not None else conversation.consent_to_use
-    return given is True
-
-
-_TABLES = SQLModel.metadata.tables
-_CE, _T, _C = _TABLES["curated_example"], _TABLES["turn"], _TABLES["conversation"]
-_S, _P = _TABLES["scenario_snapshot"], _TABLES["prompt_version"]
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     """What the consent rule reads of a turn or a conversation (duck-typed for
-    `needs_consent` and `consented`, so the rule itself stays in one place)."""
+    `rules.may_reuse`, so the rule itself stays in one place)."""
 
     role: str
     kind: str
@@ -122,38 +101,18 @@ def curated_examples_for_export(
     OR the curators' tags (any of); min_score compares the overall score (examples without
     one are left out when it is set). Queries run once per call, not once per example.
     """
-    q = (sa.select(
-            _CE.c.id, _CE.c.turn_id, _CE.c.state, _CE.c.tags, _CE.c.ideal_reply,
-            _CE.c.ideal_reply_author_id, _CE.c.rubric_version_id, _CE.c.score,
-            _T.c.index, _T.c.content, _T.c.model, _T.c.prompt_version_id, _T.c.conversation_id,
-            _C.c.kind, _C.c.training_day_id, _C.c.scenario_snapshot_id)
-         .join(_T, _T.c.id == _CE.c.turn_id).join(_C, _C.c.id == _T.c.conversation_id)
-         .outerjoin(_S, _S.c.id == _C.c.scenario_snapshot_id)
-         .where(_CE.c.withdrawn == sa.false(), _T.c.withdrawn == sa.false(),
-                _CE.c.state.in_([str(CurationState(s)) for s in states]))
-         .order_by(_CE.c.id))
-    if training_day_id is not None:
-        q = q.where(_C.c.training_day_id == training_day_id)
-    if rubric_version_id is not None:
-        q = q.where(_CE.c.rubric_version_id == rubric_version_id)
-    if scenario_ids is not None:
-        q = q.where(_S.c.scenario_id.in_(list(scenario_ids)))
-    if risk_levels is not None:
-        q = q.where(_S.c.risk_level.in_(list(risk_levels)))
     with session_scope(engine) as s:
-        rows = s.execute(q).all()
+        rows = repo_export.curated_example_rows(
+            session=s, states=[str(CurationState(x)) for x in states],
+            training_day_id=training_day_id, rubric_version_id=rubric_version_id,
+            scenario_ids=scenario_ids, risk_levels=risk_levels)
         stats = repo_curation.example_rating_stats(session=s, training_day_id=training_day_id)
         decided = repo_curation.latest_adjudications(session=s)
         gone = repo_curation.withdrawn_participant_ids(session=s)
         turns = _turns(s, training_day_id)
-        # Scenario and prompt facts once each, not once per example (prompts are long).
-        snaps = {r.id: (r.scenario_id, r.title, tuple(r.tags or ()), str(r.risk_level),
-                        r.writer) for r in s.execute(sa.select(
-                            _S.c.id, _S.c.scenario_id, _S.c.title, _S.c.tags, _S.c.risk_level,
-                            _S.c.writer))}
-        prompts = {r.id: r for r in s.execute(sa.select(
-            _P.c.id, _P.c.label, _P.c.sha256, _P.c.content).where(
-            _P.c.id.in_(sorted({r.prompt_version_id for r in rows if r.prompt_version_id}))))}
+        snaps = repo_export.snapshot_facts(session=s)
+        prompts = repo_export.prompt_facts(
+            session=s, ids={r.prompt_version_id for r in rows if r.prompt_version_id})
     no_snap = (None, None, (), None, None)
     out: list[ExportExample] = []
     for (ex_id, turn_id, state, ex_tags, ideal, ideal_author, rv_id, ex_score, index, content,
@@ -167,7 +126,9 @@ def curated_examples_for_export(
         overall = ex_score
         if adj is not None and adjudicated:
             scores = {k: float(v) for k, v in adj.final_values.items() if v is not None}
-            unsafe, overall = adj.unsafe, adj.final_overall
+            overall = adj.final_overall
+        unsafe = rules.reply_unsafe([unsafe], adj.unsafe if adj is not None and adjudicated
+                                    else None)
         score = overall if overall is not None else ex_score
         if min_score is not None and (score is None or score < min_score):
             continue
@@ -190,25 +151,15 @@ def curated_examples_for_export(
     return out
 
 
-def _turns(s: Any, training_day_id: int | None) -> dict[int, list[_TurnRow]]:
+def _turns(s: Session, training_day_id: int | None) -> dict[int, list[_TurnRow]]:
     """The ok user and bot turns (withdrawn ones too) of every conversation holding a curated
     example, in order, each with its consent verdict."""
-    holding = sa.select(_T.c.conversation_id).join(_CE, _CE.c.turn_id == _T.c.id)
-    if training_day_id is not None:
-        holding = holding.join(_C, _C.c.id == _T.c.conversation_id).where(
-            _C.c.training_day_id == training_day_id)
-    convs = {cid: _Facts("", str(kind), None, consent) for cid, kind, consent in s.execute(
-        sa.select(_C.c.id, _C.c.kind, _C.c.consent_to_use).where(_C.c.id.in_(holding)))}
-    rows = s.execute(sa.select(
-        _T.c.conversation_id, _T.c.index, _T.c.role, _T.c.content, _T.c.withdrawn,
-        _T.c.author_participant_id, _T.c.consent_to_use)
-        .where(_T.c.conversation_id.in_(holding), _T.c.status == TurnStatus.ok,
-               _T.c.role.in_([TurnRole.user, TurnRole.assistant]))
-        .order_by(_T.c.conversation_id, _T.c.index))
+    convs = {cid: _Facts("", kind, None, consent) for cid, (kind, consent) in
+             repo_export.example_conversations(session=s, training_day_id=training_day_id).items()}
     out: dict[int, list[_TurnRow]] = defaultdict(list)
-    for cid, index, role, content, withdrawn, author, consent in rows:
-        turn, conv = _Facts(str(role), "", author, consent), convs[cid]
-        lacks = needs_consent(cast(Turn, turn), cast(Conversation, conv)) and not consented(
-            cast(Turn, turn), cast(Conversation, conv))
-        out[cid].append(_TurnRow(index, Message(str(role), content), bool(withdrawn), lacks))
+    for cid, index, role, content, withdrawn, author, consent in repo_export.example_turns(
+            session=s, training_day_id=training_day_id):
+        turn = _Facts(str(role), "", author, consent)
+        out[cid].append(_TurnRow(index, Message(str(role), content), bool(withdrawn),
+                                 not rules.may_reuse(turn, convs[cid])))
     return dict(out)

@@ -1,9 +1,6 @@
-"""What an export may contain, read from the database: curated examples (curation's rules,
-read fast by `export_examples`, plus the ideal-reply fallback curation lacks), pairwise
-preference pairs and the ratings table. Never anything withdrawn; consent-only by default.
-
-The queries live here and in `export_examples` for now, not in `storage/`, while curation
-settles; they belong in a `storage/repo_export.py` once it has.
+"""What an export may contain: curated examples (`_examples`, plus the ideal-reply fallback),
+pairwise preference pairs and the ratings table, from the queries in `storage/repo_export.py`.
+Never anything withdrawn; consent-only by default (`domain.rules.may_reuse`).
 """
 
 from __future__ import annotations
@@ -15,29 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from workbench.domain.enums import CurationState, PairwiseChoice, RatingSource, RatingStatus, Role
+from workbench.domain import rules
+from workbench.domain.enums import PairwiseChoice
 from workbench.services.export._examples import (
     DEFAULT_EXPORT_STATES,
     ExportExample,
     Message,
-    consented,
     curated_examples_for_export,
-    needs_consent,
 )
-from workbench.storage import repo_curation
+from workbench.storage import repo_curation, repo_export
 from workbench.storage.db import session_scope
 from workbench.storage.tables import (
     Conversation,
-    CuratedExample,
-    PairwiseJudgement,
-    Participant,
-    PromptVersion,
-    Rating,
-    RubricVersion,
     ScenarioSnapshot,
-    Turn,
 )
 
 FALSE = sa.false()
@@ -78,13 +67,13 @@ def select_examples(*, engine: sa.Engine, filters: ExportFilters) -> list[Export
     participant who withdrew are left out even if their turns were not (yet) marked.
     """
     states = filters.states if filters.states is not None else DEFAULT_EXPORT_STATES
-    examples = curated_examples_for_export(  # = curation's curated_examples_for_export, faster
+    examples = curated_examples_for_export(
         engine=engine, states=states, training_day_id=filters.training_day_id,
         scenario_ids=_opt(filters.scenario_ids), tags=_opt(filters.tags),
         risk_levels=_opt(filters.risk_levels), rubric_version_id=filters.rubric_version_id,
         min_score=filters.min_score, consent_only=filters.consent_only)
     with session_scope(engine) as s:
-        tainted = _conversations_of_withdrawn(s)
+        tainted = repo_export.conversations_of_withdrawn(session=s)
         fallback = _fallback_ideals(s) if any(e.ideal_reply is None for e in examples) else {}
     out = []
     for ex in examples:
@@ -96,30 +85,13 @@ def select_examples(*, engine: sa.Engine, filters: ExportFilters) -> list[Export
     return out
 
 
-def _conversations_of_withdrawn(s: Session) -> set[int]:
-    gone = select(Participant.id).where(col(Participant.withdrawn_at).is_not(None))
-    played = select(Conversation.id).where(col(Conversation.participant_id).in_(gone))
-    authored = select(Turn.conversation_id).where(col(Turn.author_participant_id).in_(gone))
-    return {c for c in s.exec(played) if c is not None} | set(s.exec(authored))
-
-
 def _fallback_ideals(s: Session) -> dict[int, str]:
     """turn id → ideal reply from the adjudication or the best counted rating."""
-    gone = {i for i in s.exec(select(Participant.id).where(
-        col(Participant.withdrawn_at).is_not(None))) if i is not None}
+    gone = repo_curation.withdrawn_participant_ids(session=s)
     out: dict[int, str] = {}
-    rows = s.exec(select(Rating.turn_id, Rating.ideal_reply)
-                  .join(Turn, col(Turn.id) == col(Rating.turn_id))
-                  .where(Rating.status == RatingStatus.submitted,
-                         Rating.source != RatingSource.judge, col(Rating.withdrawn) == FALSE,
-                         col(Turn.withdrawn) == FALSE, col(Rating.ideal_reply).is_not(None),
-                         col(Rating.rater_id).not_in(gone) if gone else sa.true())
-                  # best overall first (None last on both databases), then the oldest rating
-                  .order_by(col(Rating.turn_id), sa.func.coalesce(col(Rating.overall), -1.0)
-                            .desc(), col(Rating.id)))
-    for turn_id, text in rows:
+    for turn_id, _, _, text in repo_export.rating_rewrites(session=s, exclude_raters=gone):
         if text and text.strip():
-            out.setdefault(int(turn_id), text.strip())
+            out.setdefault(turn_id, text.strip())
     for turn_id, adj in repo_curation.latest_adjudications(session=s).items():
         if adj.final_ideal_reply and adj.final_ideal_reply.strip() \
                 and adj.adjudicator_id not in gone:
@@ -153,20 +125,16 @@ def select_pairwise(*, engine: sa.Engine, filters: ExportFilters) -> list[Pairwi
     before them must be unwithdrawn (and consented, with consent_only)."""
     with session_scope(engine) as s:
         votes: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-        rows = s.exec(select(PairwiseJudgement.turn_a_id, PairwiseJudgement.turn_b_id,
-                             PairwiseJudgement.choice)
-                      .join(Participant, col(Participant.id) == col(PairwiseJudgement.rater_id))
-                      .where(col(Participant.withdrawn_at).is_(None),
-                             Participant.role != Role.judge))
+        rows = repo_export.pairwise_votes(session=s)
         for a, b, choice in rows:
             votes[(int(a), int(b))][("a", "b", "tie").index(str(PairwiseChoice(choice)))] += 1
         if not votes:
             return []
         turn_ids = sorted({t for pair in votes for t in pair})
-        facts = _turn_facts(s, turn_ids)
+        facts = repo_export.turn_facts(session=s, turn_ids=turn_ids)
         turns = repo_curation.conversation_turns(
             session=s, conversation_ids=sorted({f[1].id or 0 for f in facts.values()}))
-        tainted = _conversations_of_withdrawn(s)
+        tainted = repo_export.conversations_of_withdrawn(session=s)
     out = []
     for (a, b), (va, vb, vt) in sorted(votes.items()):
         if va == vb or a not in facts or b not in facts:
@@ -179,8 +147,7 @@ def select_pairwise(*, engine: sa.Engine, filters: ExportFilters) -> list[Pairwi
         for turn, conv in ((w_turn, w_conv), (l_turn, l_conv)):
             before = [t for t in turns.get(conv.id or 0, []) if t.index < turn.index]
             if turn.withdrawn or conv.id in tainted or any(t.withdrawn for t in before) or (
-                    filters.consent_only and any(needs_consent(t, conv)
-                                                 and not consented(t, conv) for t in before)):
+                    filters.consent_only and not all(rules.may_reuse(t, conv) for t in before)):
                 ok = False
         if not ok:
             continue
@@ -194,24 +161,6 @@ def select_pairwise(*, engine: sa.Engine, filters: ExportFilters) -> list[Pairwi
             prompt_version_id=pv.id if pv else None,
             system_prompt=pv.content if pv else None, messages=context,
             chosen=w_turn.content, rejected=l_turn.content, votes=(va, vb, vt)))
-    return out
-
-
-TurnFacts = tuple[Turn, Conversation, ScenarioSnapshot | None, PromptVersion | None]
-
-
-def _turn_facts(s: Session, turn_ids: list[int]) -> dict[int, TurnFacts]:
-    out: dict[int, TurnFacts] = {}
-    for chunk in range(0, len(turn_ids), 5000):  # stay under SQLite's bound-parameter limit
-        rows = s.exec(
-            select(Turn, Conversation, ScenarioSnapshot, PromptVersion)
-            .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
-            .outerjoin(ScenarioSnapshot,
-                       col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
-            .outerjoin(PromptVersion, col(PromptVersion.id) == col(Turn.prompt_version_id))
-            .where(col(Turn.id).in_(turn_ids[chunk:chunk + 5000])))
-        for t, c, snap, pv in rows:
-            out[t.id or 0] = (t, c, snap, pv)
     return out
 
 
@@ -236,13 +185,9 @@ def version_facts(*, engine: sa.Engine, rubric_version_ids: Collection[int],
                     "audience": str(rv.audience), "sha256": rv.sha256}
                    for rv in repo_curation.rubric_versions(session=s, ids=sorted(
                        rubric_version_ids))] if rubric_version_ids else []
-        prompts = []
-        if prompt_version_ids:
-            rows = s.exec(select(PromptVersion).where(
-                col(PromptVersion.id).in_(sorted(prompt_version_ids)))
-                .order_by(col(PromptVersion.id)))
-            prompts = [{"id": pv.id, "bot_target_id": pv.bot_target_id, "label": pv.label,
-                        "sha256": pv.sha256} for pv in rows]
+        prompts = [{"id": pv.id, "bot_target_id": pv.bot_target_id, "label": pv.label,
+                    "sha256": pv.sha256}
+                   for pv in repo_export.prompt_versions(session=s, ids=prompt_version_ids)]
     return rubrics, prompts
 
 
@@ -284,32 +229,13 @@ def select_ratings(*, engine: sa.Engine, filters: ExportFilters) -> list[RatingS
     """Every submitted, unwithdrawn rating (people, simulated raters and judges: see `source`)
     that passes the filters, in rating id order. With consent_only the free-text columns of
     ratings on role-play text without consent are emptied; the numbers stay."""
-    q = (sa.select(Rating, Turn, Conversation, ScenarioSnapshot, PromptVersion, RubricVersion,
-                   Participant, CuratedExample)
-         .join(Turn, col(Turn.id) == col(Rating.turn_id))
-         .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
-         .join(RubricVersion, col(RubricVersion.id) == col(Rating.rubric_version_id))
-         .join(Participant, col(Participant.id) == col(Rating.rater_id))
-         .outerjoin(ScenarioSnapshot,
-                    col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
-         .outerjoin(PromptVersion, col(PromptVersion.id) == col(Turn.prompt_version_id))
-         .outerjoin(CuratedExample, col(CuratedExample.turn_id) == col(Turn.id))
-         .where(col(Rating.status) == RatingStatus.submitted, col(Rating.withdrawn) == FALSE,
-                col(Turn.withdrawn) == FALSE, col(Participant.withdrawn_at).is_(None))
-         .order_by(col(Rating.id)))
     f = filters
-    if f.training_day_id is not None:
-        q = q.where(col(Conversation.training_day_id) == f.training_day_id)
-    if f.rubric_version_id is not None:
-        q = q.where(col(Rating.rubric_version_id) == f.rubric_version_id)
-    if f.min_score is not None:
-        q = q.where(col(Rating.overall) >= f.min_score)
-    if f.states is not None:
-        q = q.where(col(CuratedExample.state).in_([str(CurationState(x)) for x in f.states]))
     out = []
     with session_scope(engine) as s:
-        tainted = _conversations_of_withdrawn(s)
-        rows = list(s.execute(q).all())
+        tainted = repo_export.conversations_of_withdrawn(session=s)
+        rows = repo_export.rating_rows(session=s, training_day_id=f.training_day_id,
+                                       rubric_version_id=f.rubric_version_id,
+                                       min_score=f.min_score, states=f.states)
         unconsented = _unconsented_conversations(s, {c.id or 0 for _, _, c, *_ in rows}) \
             if f.consent_only else set()
     for r, turn, conv, snap, pv, rv, rater, ex in rows:
@@ -337,15 +263,7 @@ def select_ratings(*, engine: sa.Engine, filters: ExportFilters) -> list[RatingS
 
 def _unconsented_conversations(s: Session, conversation_ids: set[int]) -> set[int]:
     """Conversations holding a person's text without consent to reuse it."""
-    ids = sorted(conversation_ids)
-    out: set[int] = set()
-    for chunk in range(0, len(ids), 5000):
-        part = ids[chunk:chunk + 5000]
-        convs = {c.id: c for c in s.exec(select(Conversation)
-                                         .where(col(Conversation.id).in_(part)))}
-        for cid, turns in repo_curation.conversation_turns(session=s,
-                                                           conversation_ids=part).items():
-            if any(needs_consent(t, convs[cid]) and not consented(t, convs[cid])
-                   for t in turns):
-                out.add(cid)
-    return out
+    convs = repo_export.conversations_by_id(session=s, ids=conversation_ids)
+    turns = repo_curation.conversation_turns(session=s, conversation_ids=sorted(convs))
+    return {cid for cid, ts in turns.items()
+            if not all(rules.may_reuse(t, convs[cid]) for t in ts)}

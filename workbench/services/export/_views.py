@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import col, select
 
 from workbench.domain.export_formats import ExportFormat
 from workbench.services.export._write import zip_dir
-from workbench.services.training._days import list_days
-from workbench.storage import repo_curation
+from workbench.services.training import list_days
+from workbench.storage import repo_curation, repo_export
 from workbench.storage.db import session_scope
-from workbench.storage.tables import ExportRecord
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ def export_choices(*, engine: sa.Engine) -> ExportChoices:
 def recent_exports(*, engine: sa.Engine, limit: int = 10) -> list[ExportView]:
     """The newest exports first; `exists` says whether the folder is still on disk."""
     with session_scope(engine) as s:
-        rows = s.exec(select(ExportRecord).order_by(col(ExportRecord.id).desc()).limit(limit))
+        rows = repo_export.recent_export_records(session=s, limit=limit)
         return [ExportView(r.id or 0, r.format, r.out_dir, r.created_by, r.created_at,
                            int((r.manifest.get("counts") or {}).get("records", 0)),
                            Path(r.out_dir).is_dir()) for r in rows]

@@ -13,6 +13,7 @@ from workbench.services.targets._targets import (
     list_targets,
     prompt_of,
     set_target_prompt,
+    split_client_settings,
 )
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "prompt_of",
     "REFERENCE_TARGET",
     "set_target_prompt",
+    "split_client_settings",
     "TargetView",
 ]

@@ -118,14 +118,19 @@ def bot_for(target: BotTarget, **overrides: Any) -> Bot:
                             "and cannot produce new replies")
     if target.kind == BotKind.reference:
         return make_bot(BotKind.reference)
-    # Client settings (timeouts, retries) live beside the model parameters on the target but
-    # are not sent to the model.
-    params = dict(target.parameters)
-    client = {k: params.pop(k) for k in list(params) if k in CLIENT_SETTINGS}
+    params, client = split_client_settings(target.parameters)
     return make_bot(
         BotKind.openai, base_url=target.base_url, model=target.model, parameters=params,
         api_key_env=target.api_key_env, **{**client, **overrides},
     )
+
+
+def split_client_settings(parameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model parameters, client settings) of a target: timeouts and retries live beside the
+    model parameters on the target but are not sent to the model."""
+    params = dict(parameters)
+    client = {k: params.pop(k) for k in list(params) if k in CLIENT_SETTINGS}
+    return params, client
 
 
 def prompt_of(*, session: Session, prompt_version_id: int) -> PromptVersion:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from workbench.bots import Bot, BotError, ReplyRequest, ReplyResult
 from workbench.domain.enums import ConversationKind, ConversationStatus, TurnRole, TurnStatus
 from workbench.domain.library import Library
-from workbench.services.targets._targets import bot_for, prompt_of
+from workbench.services.targets import bot_for, prompt_of
 from workbench.storage import repo
 from workbench.storage.db import session_scope
 from workbench.storage.tables import BotTarget, Conversation, Turn

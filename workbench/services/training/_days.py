@@ -16,12 +16,11 @@ from sqlmodel import Session
 from workbench.domain.enums import Audience, TrainingDayStatus
 from workbench.domain.library import Library, LoadedScenario
 from workbench.services.errors import UserError
-from workbench.services.targets._targets import ensure_reference_target
+from workbench.services.targets import ensure_reference_target
 from workbench.storage import repo, repo_training
 from workbench.storage.db import session_scope
 from workbench.storage.tables import (
     BotTarget,
-    JoinCode,
     PromptVersion,
     TrainingDay,
     utcnow,
@@ -234,10 +233,7 @@ def close_day(*, engine: sa.Engine, training_day_id: int, closed_by: str | None 
         d.status = TrainingDayStatus.closed
         d.closed_at = now
         s.add(d)
-        s.exec(sa.update(JoinCode)  # type: ignore[call-overload]
-               .where(JoinCode.training_day_id == training_day_id,
-                      JoinCode.revoked_at.is_(None))  # type: ignore[union-attr]
-               .values(revoked_at=now))
+        repo_training.revoke_day_codes(session=s, training_day_id=training_day_id, at=now)
         repo.audit(session=s, action="training_day.close", actor=closed_by,
                    entity="training_day", entity_id=d.id)
         return _view(d)

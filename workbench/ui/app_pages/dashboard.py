@@ -14,6 +14,8 @@ from workbench.config import get_settings
 from workbench.domain.enums import Role
 from workbench.domain.readiness import ConditionStatus, GateVerdict
 from workbench.services.dashboard import (
+    AGREEMENT_MAX_ITEMS,
+    COVERAGE_MIN_REPLIES,
     Dashboard,
     DashboardFilter,
     all_figures,
@@ -22,7 +24,6 @@ from workbench.services.dashboard import (
     render_report,
     tr,
 )
-from workbench.services.dashboard._dashboard import AGREEMENT_MAX_ITEMS, COVERAGE_MIN_REPLIES
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, t

@@ -52,7 +52,7 @@ def upgrade() -> None:
                     sa.Column("turn_id", sa.Integer, nullable=False))
     # Fill them from the ratings already there. This uses the application's own counting
     # rules (a migration that copied them would drift from them); it is the one data step.
-    from workbench.storage.dashboard_stats import rebuild
+    from workbench.storage.stats.stored import rebuild
 
     rebuild(op.get_bind())
 

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench.services.dashboard._queries import stored_filter
-from workbench.storage.dashboard_sql import (
+from workbench.storage.stats.reads import stored_filter
+from workbench.storage.stats.sql import (
     ALL,
     PROMPT_VERSION,
     RS,

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.storage.dashboard_sql import (
+from workbench.storage.stats.sql import (
     PROMPT_VERSION,
     SUM_COLUMNS,
     C,

@@ -1,13 +1,13 @@
 """The dashboard's counting rules as SQL: which ratings and replies count, the per-reply sums.
 
 SQLAlchemy Core on the table objects, identical on SQLite and PostgreSQL. Used by the
-dashboard's queries (services/dashboard_queries.py) and by the stored statistics that keep
-those sums current on every write (storage/dashboard_stats.py).
+dashboard's reads (`stats.reads`, `stats.detail`) and by the stored statistics that keep those
+sums current (`stats.stored`).
 
-Which ratings count: submitted, not withdrawn, from people (source human or simulated, never
-the LLM judge, which overrates and misses safety problems), on ok, not withdrawn bot replies.
-A rating's *group* is the audience of its rubric version (the expert rubric is filled in by
-experts, the panel rubric by the lived-experience panel); this spares a join on participant.
+Which ratings count is `storage/rules.py` (purpose "figures": people and their simulated
+stand-ins, never the LLM judge, on ok, not withdrawn bot replies). A rating's *group* is the
+audience of its rubric version (the expert rubric is filled in by experts, the panel rubric by
+the lived-experience panel); this spares a join on participant.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 
-from workbench.domain.enums import RatingSource, RatingStatus, ScaleKind, TurnRole, TurnStatus
-from workbench.domain.rubrics import Rubric
+from workbench.domain.enums import ScaleKind
+from workbench.domain.rules import Purpose
+from workbench.storage import rules
+from workbench.storage.snapshots import parsed_rubric
 from workbench.storage.tables import (
     CUBE_SUM_COLUMNS,
     CUBE_SUM_PREFIXES,
@@ -44,7 +45,6 @@ T = _table(Turn)
 C = _table(Conversation)
 A = _table(Adjudication)
 
-HUMAN_SOURCES = (RatingSource.human.value, RatingSource.simulated.value)
 WOULD_SEND = "would_send"  # the yes/no question both shipped rubrics end with
 ALL = "all"
 GROUPS: tuple[str, ...] = GROUP_KEYS
@@ -89,11 +89,7 @@ def _utc_midnight(day: date) -> datetime:
 
 
 def rating_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
-    conds = [
-        R.c.status == RatingStatus.submitted.value,
-        sa.not_(R.c.withdrawn),
-        R.c.source.in_(HUMAN_SOURCES),
-    ]
+    conds = rules.rating_counts(Purpose.figures, rating=R)
     if filt.rubric_version_id is not None:
         conds.append(R.c.rubric_version_id == filt.rubric_version_id)
     return conds
@@ -101,8 +97,7 @@ def rating_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
 
 def reply_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
     """Conditions on the reply (turn) and its conversation; the query must join both."""
-    conds = [T.c.role == TurnRole.assistant.value, T.c.status == TurnStatus.ok.value,
-             sa.not_(T.c.withdrawn)]
+    conds = rules.reply_counts(turn=T)
     if filt.date_from is not None:
         conds.append(T.c.created_at >= _utc_midnight(filt.date_from))
     if filt.date_to is not None:
@@ -130,8 +125,8 @@ def narrowed(q: sa.Select, filt: DashboardFilter) -> sa.Select:
 
 
 def load_rubric_meta(conn: sa.Connection) -> dict[int, RubricMeta]:
-    """Every stored rubric version's criteria by kind. Parsed once per distinct text: the
-    stored statistics need this on every rating submit."""
+    """Every stored rubric version's criteria by kind, parsed from its stored text (once per
+    distinct text, `snapshots.parsed_rubric`); a text that no longer parses raises."""
     rv = _table(RubricVersion)
     out: dict[int, RubricMeta] = {}
     for row in conn.execute(sa.select(rv.c.id, rv.c.rubric_id, rv.c.version, rv.c.audience,
@@ -151,10 +146,8 @@ def _criteria_by_kind(conn: sa.Connection, rubric_version_id: int, sha256: str
         return _KINDS_BY_SHA[sha256]
     rv = _table(RubricVersion)
     content = conn.execute(sa.select(rv.c.content).where(rv.c.id == rubric_version_id)).scalar()
-    try:
-        rubric = Rubric.model_validate(yaml.safe_load(content or ""))
-    except Exception:  # an unreadable stored rubric: its ratings still count, by overall
-        return {}  # not cached: the next call tries again
+    rubric = parsed_rubric(sha256=sha256, content=content or "",
+                           rubric_version_id=rubric_version_id)
     kinds: dict[ScaleKind, list[str]] = {ScaleKind.likert_5: [], ScaleKind.yes_no: []}
     critical: dict[ScaleKind, list[str]] = {ScaleKind.likert_5: [], ScaleKind.yes_no: []}
     for c in rubric.criteria:
@@ -299,7 +292,7 @@ def reply_sums(filt: DashboardFilter, meta: dict[int, RubricMeta], *, by: list[A
     for g in GROUPS:
         has = pr.c[f"cnt_{g}"] > 0
         mean = pr.c[f"mean_{g}"]
-        unsafe = (sa.func.coalesce(adj.c.adj_unsafe, pr.c[f"unsafe_{g}"]) if g == ALL
+        unsafe = (rules.reply_unsafe(adj.c.adj_unsafe, pr.c[f"unsafe_{g}"]) if g == ALL
                   else pr.c[f"unsafe_{g}"])
         cols += [
             sa.func.sum(sa.case((has, 1), else_=0)).label(f"n_{g}"),

@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from workbench.domain.enums import RiskLevel
-from workbench.storage.dashboard_sql import (  # noqa: F401  (used through this module too)
+from workbench.storage.stats.sql import (  # noqa: F401  (used through this module too)
     ALL,
     CUBE_KEYS,
     GROUPS,
@@ -27,7 +27,7 @@ from workbench.storage.dashboard_sql import (  # noqa: F401  (used through this 
     RubricMeta,
     load_rubric_meta,
 )
-from workbench.storage.dashboard_stats import apply_pending, rebuild
+from workbench.storage.stats.stored import apply_pending, rebuild
 from workbench.storage.tables import (
     BotTarget,
     PromptVersion,
