@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -105,7 +107,8 @@ def test_binary_file(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "x.yaml").write_bytes(b"\xff\xfe\x00\x01")
     assert [str(p) for p in load_library([folder]).problems] == [
-        f"{folder}/x.yaml:1: (file): not a UTF-8 text file"]
+        f"{folder}/x.yaml:1: (file): not a UTF-8 text file (byte 0xff cannot be read as UTF-8; "
+        "save the file as UTF-8)"]
 
 
 def test_duplicate_scenario_id(tmp_path: Path) -> None:
@@ -151,3 +154,114 @@ def test_cli_reports_problems_and_exits_1(tmp_path: Path, args: list[str]) -> No
     assert result.exit_code == 1
     line = bad.read_text().splitlines().index("risk_level: extreme") + 1
     assert result.stdout.splitlines()[0].startswith(f"{bad}:{line}: risk_level: ")
+
+
+# --- Which files are read, and a library with problems is never silently half-used ---------
+
+LIVED = (ROOT / "rubrics" / "lived-experience.yaml").read_text()
+
+
+def test_yaml_suffixes_are_matched_whatever_their_case(tmp_path: Path) -> None:
+    (tmp_path / "expert.YML").write_text(RUBRIC)
+    (tmp_path / "lived.Yaml").write_text(LIVED)
+    (tmp_path / "s.YAML").write_text(SCENARIO)
+    lib = load_library([tmp_path])
+    assert lib.ok, lib.problems
+    assert list(lib.scenarios) == ["acuut-verwurging-partner"] and len(lib.rubrics) == 2
+    assert lib.ignored == []
+
+
+def test_other_files_are_named_as_ignored_but_do_not_fail(tmp_path: Path) -> None:
+    problems_for(tmp_path, "s.yaml", SCENARIO)
+    lib_dir = tmp_path / "lib"
+    (lib_dir / "README.md").write_text("# Scenario's\n")
+    (lib_dir / "s.yaml.bak").write_text(SCENARIO)
+    (lib_dir / ".git").mkdir()
+    (lib_dir / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "elsewhere").mkdir()
+    (lib_dir / "linked").symlink_to(tmp_path / "elsewhere")  # a link may loop: not searched
+    lib = load_library([lib_dir])
+    assert lib.ok
+    assert sorted(lib.ignored) == [f"{lib_dir}/{n}" for n in (".git", "README.md", "linked",
+                                                              "s.yaml.bak")]
+    assert f"{lib_dir}/README.md: note: ignored (not a .yaml or .yml file)" in lib.notes
+    assert f"{lib_dir}/.git: note: ignored (a hidden or linked folder is not searched)" \
+        in lib.notes
+
+
+def test_a_folder_named_like_a_yaml_file_is_searched(tmp_path: Path) -> None:
+    problems_for(tmp_path, "expert.yaml", RUBRIC)
+    (tmp_path / "lib" / "old.yaml").mkdir()
+    (tmp_path / "lib" / "old.yaml" / "s.yaml").write_text(SCENARIO)
+    lib = load_library([tmp_path / "lib"])
+    assert lib.ok, lib.problems
+    assert list(lib.scenarios) == ["acuut-verwurging-partner"]
+
+
+def test_every_file_with_a_problem_is_skipped_and_nothing_of_it_is_used(tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    problems_for(tmp_path, "a-good.yaml", SCENARIO)
+    (folder / "b-bad.yaml").write_text(
+        SCENARIO.replace("id: acuut-verwurging-partner", "id: kapot-risico")
+        .replace("risk_level: acute", "risk_level: extreme"))
+    broken_rubric = RUBRIC.replace("id: expert\n", "id: kapot\n").replace(
+        "audience: expert\n", "audience: iedereen\n")
+    (folder / "c-rubric.yaml").write_text(broken_rubric)
+    uses_it = SCENARIO.replace("id: acuut-verwurging-partner", "id: gebruikt-kapot").replace(
+        "rubric: expert", "rubric: kapot")
+    (folder / "d-uses-broken-rubric.yaml").write_text(uses_it)
+    lib = load_library([folder])
+    assert list(lib.scenarios) == ["acuut-verwurging-partner"]
+    assert {rid for rid, _ in lib.rubrics} == {"expert", "lived-experience"}
+    assert lib.skipped == [f"{folder}/b-bad.yaml", f"{folder}/c-rubric.yaml",
+                           f"{folder}/d-uses-broken-rubric.yaml"]
+    line = uses_it.splitlines().index("rubric: kapot") + 1
+    assert [str(p) for p in lib.problems_by_file()[f"{folder}/d-uses-broken-rubric.yaml"]] == [
+        f"{folder}/d-uses-broken-rubric.yaml:{line}: rubric: rubric 'kapot' has problems in "
+        f"{folder}/c-rubric.yaml, so this scenario cannot be used"]
+    used = {x.path for x in [*lib.scenarios.values(), *lib.rubrics.values()]}
+    assert not used & set(lib.skipped)
+
+
+def test_a_dangling_reference_leaves_the_scenario_out(tmp_path: Path) -> None:
+    problems_for(tmp_path, "s.yaml", SCENARIO.replace("rubric: expert", "rubric: expertt"))
+    lib = load_library([tmp_path / "lib"])
+    assert lib.scenarios == {} and lib.skipped == [f"{tmp_path}/lib/s.yaml"]
+
+
+def test_every_shipped_file_is_used(library) -> None:
+    files = sorted([*(ROOT / "scenarios").iterdir(), *(ROOT / "rubrics").iterdir()])
+    used = sorted(Path(x.path) for x in [*library.scenarios.values(), *library.rubrics.values()])
+    assert used == files
+    assert library.skipped == [] and library.ignored == []
+
+
+def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    with (folder / "huge.yaml").open("wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing on disk
+    start = time.perf_counter()
+    lib = load_library([folder])
+    assert time.perf_counter() - start < 1.0
+    assert [str(p) for p in lib.problems] == [
+        f"{folder}/huge.yaml:1: (file): file is 52,428,800 bytes; a library file may be at most "
+        "1,000,000 bytes"]
+
+
+def test_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "x.yaml").write_bytes("id: x\ntitle: Caf\u00e9\n".encode("latin-1"))
+    assert [str(p) for p in load_library([folder]).problems] == [
+        f"{folder}/x.yaml:2: (file): not a UTF-8 text file (byte 0xe9 cannot be read as UTF-8; "
+        "save the file as UTF-8)"]
+
+
+@pytest.mark.timeout(10)  # before the fix, opening the FIFO blocked forever
+def test_a_fifo_named_yaml_is_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.yaml")
+    assert [str(p) for p in load_library([folder]).problems] == [
+        f"{folder}/pipe.yaml:1: (file): not a regular file"]
