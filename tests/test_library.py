@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -265,3 +266,71 @@ def test_a_fifo_named_yaml_is_not_read(tmp_path: Path) -> None:
     os.mkfifo(folder / "pipe.yaml")
     assert [str(p) for p in load_library([folder]).problems] == [
         f"{folder}/pipe.yaml:1: (file): not a regular file"]
+
+
+# --- Sloppy values the schema must not read generously ----------------------------------------
+
+RUBRIC2 = RUBRIC.replace("id: expert\n", "id: expert2\n")
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), [
+    ("    weight: 2\n", "    weight: .inf\n", "criteria[0].weight",
+     "must be a finite number, not inf"),
+    ("    weight: 2\n", "    weight: .nan\n", "criteria[0].weight",
+     "must be a finite number, not nan"),
+    ("    weight: 2\n", "    weight: -1\n", "criteria[0].weight",
+     "Input should be greater than or equal to 0"),
+    ("    weight: 2\n", '    weight: "2"\n', "criteria[0].weight",
+     "Input should be a valid number"),
+    ("    critical: true\n", '    critical: "yes"\n', "criteria[0].critical",
+     "must be true or false, not 'yes'"),
+    ("    critical: true\n", "    critical: 1\n", "criteria[0].critical",
+     "must be true or false, not 1"),
+    ("    critical: true\n", "    critical: yes\n", "criteria[0].critical",
+     "'yes' is read as true by some YAML readers and as text by others: write true or false, "
+     "or quote it (\"yes\") if you mean the text"),
+    ("version: 1\n", 'version: "1"\n', "version", "Input should be a valid integer"),
+    ("    name: Veiligheid & acuut risico\n", '    name: "  "\n', "criteria[0].name",
+     "String should have at least 1 character"),
+])
+def test_sloppy_rubric_values(tmp_path: Path, old: str, new: str, field: str,
+                              message: str) -> None:
+    assert RUBRIC2.count(old) >= 1
+    text = RUBRIC2.replace(old, new, 1)
+    line = text.splitlines().index(new.rstrip("\n")) + 1
+    assert problems_for(tmp_path, "r.yaml", text) == [f"{tmp_path}/lib/r.yaml:{line}: {field}: "
+                                                      f"{message}"]
+
+
+def test_a_rubric_whose_1_to_5_weights_are_all_zero(tmp_path: Path) -> None:
+    text = re.sub(r"(?m)^    weight: [0-9.]+$", "    weight: 0", RUBRIC2)
+    line = text.splitlines().index("criteria:") + 1
+    assert problems_for(tmp_path, "r.yaml", text) == [
+        f"{tmp_path}/lib/r.yaml:{line}: criteria: at least one 1–5 criterion needs a weight above "
+        "0; otherwise no reply ever gets an overall score"]
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), [
+    ("risk_level: acute\n", "risk_level: 3\n", "risk_level", "Input should be 'low', "),
+    ("  age: 31\n", '  age: "31"\n', "persona.age", "Input should be a valid integer"),
+    ("  age: 31\n", "  age: 31.5\n", "persona.age", "Input should be a valid integer"),
+    ("  name: Samira (fictief)\n", '  name: ""\n', "persona.name",
+     "String should have at least 1 character"),
+    ("  - Verwurging\n", '  - " "\n', "content_warnings[1]",
+     "String should have at least 1 character"),
+])
+def test_sloppy_scenario_values(tmp_path: Path, old: str, new: str, field: str,
+                                message: str) -> None:
+    text = SCENARIO.replace(old, new)
+    line = text.splitlines().index(new.rstrip("\n")) + 1
+    got = problems_for(tmp_path, "s.yaml", text)
+    assert len(got) == 1 and got[0].startswith(f"{tmp_path}/lib/s.yaml:{line}: {field}: {message}")
+
+
+def test_scenario_without_scripted_turns(tmp_path: Path) -> None:
+    text = SCENARIO[:SCENARIO.index("scripted_turns:")] + "scripted_turns: []\n" \
+        + SCENARIO[SCENARIO.index("\nexpectations:") + 1:]
+    line = text.splitlines().index("scripted_turns: []") + 1
+    assert problems_for(tmp_path, "s.yaml", text) == [
+        f"{tmp_path}/lib/s.yaml:{line}: scripted_turns: List should have at least 1 item after "
+        "validation, not 0"]
