@@ -25,7 +25,7 @@ FAST_S = 1.0  # every case below takes a few milliseconds; a second leaves room 
 
 # The classic "billion laughs": 9 levels of 9 aliases, 9^9 = 387 million "lol"s as a tree.
 BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-    f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
 ALIAS = "alias '*a' (anchor '&a' on line {n}): aliases are not allowed in library files; " \
         "write the value out in full"
 TAG = "the tag '{tag}' is not allowed in library files (only plain text, numbers, true/false, " \
