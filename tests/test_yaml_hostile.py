@@ -213,8 +213,8 @@ def test_text_over_the_size_bound() -> None:
 @pytest.mark.parametrize(("char", "name"), [("\0", "U+0000 (NUL)"), ("\x1b", "U+001B")])
 def test_control_characters(tmp_path: Path, char: str, name: str) -> None:
     got, f = problems(tmp_path, f"id: x\ntitle: a\nrubric: b{char}c\n")
-    assert got == [f"{f}:3: (file): contains the control character {name}, which YAML does not "
-                   "allow; is this a binary file?"]
+    assert got == [f"{f}:3: (file): contains the character {name}, which YAML does not allow; "
+                   "is this a binary file?"]
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -90,6 +90,7 @@ def dotted(loc: Path) -> str:
 
 
 def too_large(path: str, size: int, max_bytes: int = MAX_FILE_BYTES) -> Problem:
+    """The problem of a file over the size bound, with both numbers for the author."""
     return Problem(path, 1, "", f"file is {size:,} bytes; a library file may be at most "
                                 f"{max_bytes:,} bytes")
 
@@ -125,19 +126,17 @@ def load_yaml(text: str, *, path: str, max_bytes: int = MAX_FILE_BYTES) -> YamlD
 
 
 def _precheck(text: str, path: str, max_bytes: int) -> Problem | None:
-    # Characters are at most bytes, so the cheap length test settles most huge inputs.
-    if len(text) > max_bytes:
-        return too_large(path, len(text.encode("utf-8", "surrogatepass")), max_bytes)
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         return too_large(path, size, max_bytes)
+    # Checked here rather than left to the parser: its error gives a position, not a line.
     bad = _NON_PRINTABLE.search(text)
     if bad is not None:
         char = bad.group()
         name = " (NUL)" if char == "\0" else ""
         return Problem(path, text.count("\n", 0, bad.start()) + 1, "",
-                       f"contains the control character U+{ord(char):04X}{name}, which YAML "
-                       "does not allow; is this a binary file?")
+                       f"contains the character U+{ord(char):04X}{name}, which YAML does not "
+                       "allow; is this a binary file?")
     return None
 
 
