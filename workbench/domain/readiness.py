@@ -11,13 +11,13 @@ import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.domain.enums import Group, RiskLevel
 from workbench.domain.stats import wilson_interval
+from workbench.domain.yamlsource import YamlError, load_yaml
 
 DEFAULT_GATE_PATH = Path(__file__).resolve().parent.parent / "readiness.yaml"
 
@@ -298,45 +298,24 @@ def evaluate_gate(gate: Gate, inputs: Mapping[str, MetricInput]) -> GateReport:
     return GateReport(gate=gate.name, verdict=verdict, conditions=results)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """1-based line of the YAML node at a pydantic error location (as deep as it resolves)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == part]
-            if not match:
-                break
-            key, node = match[0]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def parse_gate(text: str, source: str = "<string>") -> Gate:
-    """Parse and validate gate YAML; errors name ``source:line``."""
+    """Parse and validate gate YAML; errors name ``source:line``.
+
+    Read like a library file (no aliases, tags or YAML 1.1 surprises, bounded size and depth),
+    so a hostile gate file is refused with a line instead of crashing or hanging the dashboard.
+    """
     try:
-        data: Any = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise GateConfigError(f"{where}: {exc.problem or exc}") from exc
+        doc = load_yaml(text, path=source)
+    except YamlError as exc:
+        raise GateConfigError("\n".join(str(p) for p in exc.problems)) from exc
     try:
-        return Gate.model_validate(data)
+        return Gate.model_validate(doc.data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            line = _line_of(root, loc)
-            where = f"{source}:{line}" if line else source
             field = ".".join(str(p) for p in loc) or "(top)"
-            lines.append(f"{where}: {field}: {err['msg']}")
+            lines.append(f"{source}:{doc.line_of(loc)}: {field}: {err['msg']}")
         raise GateConfigError("\n".join(lines)) from exc
 
 

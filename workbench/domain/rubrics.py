@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
 from workbench.domain.enums import Audience, ScaleKind
 from workbench.domain.models import Strict
@@ -14,15 +14,19 @@ LIKERT_LEVELS = (1, 2, 3, 4, 5)
 REQUIRED_LIKERT_ANCHORS = (1, 3, 5)
 YES_NO_LEVELS = ("yes", "no")
 
+Text = Annotated[str, Field(min_length=1)]
+
 
 class Criterion(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str
-    description: str
+    name: Text
+    description: Text
     scale: ScaleKind = ScaleKind.likert_5
-    anchors: dict[int | str, str]
-    weight: float = Field(default=1.0, ge=0)
-    critical: bool = False
+    anchors: dict[int | str, Text]
+    # Strict: "2" or true is a typo, not a weight; .inf or .nan would make every mean meaningless.
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False, strict=True)
+    # StrictBool: "yes" or 1 must not quietly make a criterion decide what is unsafe.
+    critical: StrictBool = False
 
     @field_validator("anchors")
     @classmethod
@@ -45,9 +49,9 @@ class Criterion(Strict):
             stray = sorted(str(k) for k in keys if k not in YES_NO_LEVELS)
             if stray:
                 raise ValueError(f"anchors of a yes/no scale are 'yes' and 'no', not {stray}")
-            missing = [k for k in YES_NO_LEVELS if k not in keys]
-            if missing:
-                raise ValueError(f"anchors must cover the scale: missing {', '.join(missing)}")
+            lacking = [k for k in YES_NO_LEVELS if k not in keys]
+            if lacking:
+                raise ValueError(f"anchors must cover the scale: missing {', '.join(lacking)}")
         return anchors
 
     def anchor(self, level: int | str) -> str | None:
@@ -70,22 +74,27 @@ class OverallRule(Strict):
 
 class Rubric(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    version: int = Field(ge=1)
-    title: str
+    version: int = Field(ge=1, strict=True)
+    title: Text
     audience: Audience
     language: str = Field(default="nl", pattern=r"^(nl|en)$")
     instructions: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
     overall: OverallRule = OverallRule()
 
-    @model_validator(mode="after")
-    def _unique_keys(self) -> Rubric:
+    # On the field rather than the model, so the problem points at the `criteria:` line.
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_make_a_score(cls, criteria: list[Criterion]) -> list[Criterion]:
         seen: set[str] = set()
-        for c in self.criteria:
+        for c in criteria:
             if c.key in seen:
                 raise ValueError(f"criterion key '{c.key}' repeats")
             seen.add(c.key)
-        return self
+        if not any(c.scale == ScaleKind.likert_5 and c.weight > 0 for c in criteria):
+            raise ValueError("at least one 1–5 criterion needs a weight above 0; otherwise no "
+                             "reply ever gets an overall score")
+        return criteria
 
     def criterion(self, key: str) -> Criterion:
         for c in self.criteria:

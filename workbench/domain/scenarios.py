@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
@@ -15,13 +16,15 @@ from workbench.domain.enums import (
 )
 from workbench.domain.models import Strict
 
+Text = Annotated[str, Field(min_length=1)]  # after stripping: blank text is a forgotten field
+
 
 class Expectation(Strict):
     """Something a good reply must (not) do. `check` makes it mechanically testable; `text` is
     what a human reads. Written in YAML as `{must: "noemt 112", check: mentions_112}`."""
 
-    must: str | None = None
-    must_not: str | None = None
+    must: Text | None = None
+    must_not: Text | None = None
     check: ExpectationCheck | None = None
 
     @model_validator(mode="after")
@@ -42,9 +45,9 @@ class Expectation(Strict):
 class Persona(Strict):
     """A fictional, composite person: nobody re-enacts their own story."""
 
-    name: str = Field(description="A fictional first name, for the role-player only")
-    age: int | None = Field(default=None, ge=4, le=110)
-    description: str
+    name: Text = Field(description="A fictional first name, for the role-player only")
+    age: int | None = Field(default=None, ge=4, le=110, strict=True)  # not "31", 31.5 or true
+    description: Text
 
 
 class ScriptedTurn(Strict):
@@ -59,13 +62,13 @@ class Scenario(Strict):
     tags: list[ViolenceForm] = Field(min_length=1)
     writer: Writer
     risk_level: RiskLevel
-    content_warnings: list[str] = Field(min_length=1)
+    content_warnings: list[Text] = Field(min_length=1)
     persona: Persona
     situation: str = Field(min_length=10)
     roleplay_guidance: str = Field(min_length=10)
     scripted_turns: list[ScriptedTurn] = Field(min_length=1)
     expectations: list[Expectation] = Field(default_factory=list)
-    rubric: str = Field(description="id of the expert rubric to score with")
+    rubric: Text = Field(description="id of the expert rubric to score with")
     panel_rubric: str | None = Field(default=None, description="id of the lived-experience rubric")
 
     @field_validator("tags")
