@@ -20,6 +20,7 @@ from workbench.bots import (
     OpenAICompatBot,
     RateLimited,
     ReferenceBot,
+    RequestRejected,
     ServerError,
     StreamCut,
     make_bot,
@@ -135,7 +136,7 @@ def test_server_without_usage_is_tolerated(server: FaultServer, adapter: Adapter
     [
         (Fault.server_error, ServerError, BotErrorKind.server_error, 3),
         (FaultAction(Fault.server_error, status=503), ServerError, BotErrorKind.server_error, 3),
-        (FaultAction(Fault.server_error, status=404), ServerError, BotErrorKind.server_error, 1),
+        (FaultAction(Fault.server_error, status=404), RequestRejected, BotErrorKind.rejected, 1),
         (Fault.garbage, MalformedResponse, BotErrorKind.malformed, 1),
         (Fault.garbage_sse, MalformedResponse, BotErrorKind.malformed, 1),
         (Fault.missing_choices, MalformedResponse, BotErrorKind.malformed, 1),

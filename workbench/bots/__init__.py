@@ -8,17 +8,19 @@ from typing import Any
 
 from workbench.bots.base import (
     AsyncReplyStream,
-    AuthFailed,
     Bot,
+    Provenance,
+    ReplyRequest,
+    ReplyResult,
+    ReplyStream,
+)
+from workbench.bots.errors import (
+    AuthFailed,
     BotError,
     BotTimeout,
     ConnectionRefused,
     MalformedResponse,
-    Provenance,
     RateLimited,
-    ReplyRequest,
-    ReplyResult,
-    ReplyStream,
     RequestRejected,
     ServerError,
     StreamCut,

@@ -1,7 +1,8 @@
-"""The bot contract: request/result types, the `Bot` protocol, its errors and a shared base class.
+"""The bot contract: request/result types, the `Bot` protocol and a shared base class.
 
 Implementations only produce text chunks (`_iter_chunks`, optionally `_aiter_chunks`); timing,
-assembly, provenance and the sync/async/complete variants live here once.
+assembly, provenance and the sync/async/complete variants live here once. The errors live in
+errors.py and are importable from here as well.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from workbench.domain.enums import BotErrorKind, BotKind, TurnRole
+from workbench.bots.errors import (
+    AuthFailed,
+    BotError,
+    BotTimeout,
+    ConnectionRefused,
+    MalformedResponse,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+    StreamCut,
+)
+from workbench.domain.enums import BotKind, TurnRole
 
 _WORD_CHUNK = re.compile(r"\S+\s*|\s+")
 _CHAT_ROLES = frozenset({TurnRole.user.value, TurnRole.assistant.value})
@@ -63,81 +75,6 @@ class Provenance:
 class ReplyResult:
     text: str
     provenance: Provenance
-
-
-class BotError(Exception):
-    """A bot could not deliver a (complete) reply.
-
-    `kind` is what the UI and the batch runner switch on; `retryable` says whether asking again
-    may help; `partial_text` holds what arrived before a stream broke off (else ""). Messages are
-    English and meant for logs and facilitators; the UI should translate `kind`.
-    """
-
-    kind: ClassVar[BotErrorKind]
-    default_retryable: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        partial_text: str = "",
-        status_code: int | None = None,
-        retry_after_s: float | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.partial_text = partial_text
-        self.status_code = status_code
-        self.retry_after_s = retry_after_s
-        self.retryable = self.default_retryable if retryable is None else retryable
-        self.attempts = 1  # how many requests were made before giving up
-
-    def __str__(self) -> str:
-        suffix = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
-        return self.message + suffix
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(kind={self.kind.value!r}, message={self.message!r})"
-
-
-class BotTimeout(BotError):
-    kind = BotErrorKind.timeout
-
-
-class RateLimited(BotError):
-    kind = BotErrorKind.rate_limit
-
-
-class ServerError(BotError):
-    kind = BotErrorKind.server_error
-
-
-class RequestRejected(ServerError):
-    """The server refused the request itself (HTTP 400/404/422...): asking again will not help.
-
-    BotErrorKind has no "bad request" member, so this reports as server_error, not retryable.
-    """
-
-    default_retryable = False
-
-
-class MalformedResponse(BotError):
-    kind = BotErrorKind.malformed
-    default_retryable = False
-
-
-class StreamCut(BotError):
-    kind = BotErrorKind.stream_cut
-
-
-class ConnectionRefused(BotError):
-    kind = BotErrorKind.connection_refused
-
-
-class AuthFailed(BotError):
-    kind = BotErrorKind.auth
-    default_retryable = False
 
 
 @dataclass
@@ -346,6 +283,14 @@ class BaseBot:
 
     async def aclose(self) -> None:
         """Release the running event loop's connections; call before the loop ends."""
+
+
+__all__ = [
+    "AsyncReplyStream", "AuthFailed", "BaseBot", "Bot", "BotError", "BotTimeout",
+    "ConnectionRefused", "MalformedResponse", "Provenance", "RateLimited", "ReplyRequest",
+    "ReplyResult", "ReplyStream", "RequestRejected", "ServerError", "StreamCut", "StreamMeta",
+    "split_words",
+]  # fmt: skip
 
 
 def split_words(text: str) -> list[str]:

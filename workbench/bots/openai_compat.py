@@ -8,7 +8,6 @@ visible and testable, and lets us refuse to retry once text has reached the user
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
@@ -19,21 +18,10 @@ from typing import Any, Self
 import httpx
 import openai
 
-from workbench.bots.base import (
-    AuthFailed,
-    BaseBot,
-    BotError,
-    BotTimeout,
-    ConnectionRefused,
-    MalformedResponse,
-    RateLimited,
-    ReplyRequest,
-    RequestRejected,
-    ServerError,
-    StreamCut,
-    StreamMeta,
-)
-from workbench.bots.wire import parse_retry_after, tls_context
+from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
+from workbench.bots.errors import AuthFailed, BotError, MalformedResponse, StreamCut
+from workbench.bots.failures import classify
+from workbench.bots.wire import tls_context
 from workbench.domain.enums import BotKind
 
 logger = logging.getLogger(__name__)
@@ -196,8 +184,9 @@ class OpenAICompatBot(BaseBot):
         if client is None:
             client = openai.AsyncOpenAI(
                 **self._client_options(),
-                http_client=openai.DefaultAioHttpClient(timeout=self._timeout,
-                                                        verify=tls_context()),
+                http_client=openai.DefaultAioHttpClient(
+                    timeout=self._timeout, verify=tls_context()
+                ),
             )
             self._async_clients[loop] = client
         return client
@@ -249,7 +238,10 @@ class OpenAICompatBot(BaseBot):
             reader = _ChunkReader()
             try:
                 stream = self._client.post(
-                    "/chat/completions", body=body, cast_to=object, stream=True,
+                    "/chat/completions",
+                    body=body,
+                    cast_to=object,
+                    stream=True,
                     stream_cls=openai.Stream[object],
                 )
                 with stream:
@@ -270,7 +262,10 @@ class OpenAICompatBot(BaseBot):
             reader = _ChunkReader()
             try:
                 stream = await client.post(
-                    "/chat/completions", body=body, cast_to=object, stream=True,
+                    "/chat/completions",
+                    body=body,
+                    cast_to=object,
+                    stream=True,
                     stream_cls=openai.AsyncStream[object],
                 )
                 async with stream:
@@ -315,7 +310,7 @@ class OpenAICompatBot(BaseBot):
         return max(err.retry_after_s, backoff)
 
     def _to_bot_error(self, exc: Exception) -> BotError:
-        err = _classify(exc, where=f"the model server at {self.base_url}")
+        err = classify(exc, where=f"the model server at {self.base_url}")
         if err is None:
             raise exc  # a bug, not a bot failure: let it surface unchanged
         key = self._key.reveal()
@@ -323,59 +318,3 @@ class OpenAICompatBot(BaseBot):
             err.message = err.message.replace(key, "***")
             err.args = (err.message,)
         return err
-
-
-def _classify(exc: Exception, *, where: str) -> BotError | None:
-    """Map an exception from the openai client or httpx to a BotError (None if unknown)."""
-    if isinstance(exc, BotError):  # raised by _ChunkReader, which does not know the server
-        exc.message = f"{where} {exc.message}"
-        exc.args = (exc.message,)
-        return exc
-    if isinstance(exc, openai.APIStatusError):
-        return _from_status(exc, where)
-    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
-        return MalformedResponse(f"{where} sent a response that is not valid JSON/SSE: {exc}")
-    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
-    if isinstance(exc, openai.APITimeoutError) or isinstance(cause, httpx.TimeoutException):
-        return BotTimeout(f"{where} did not answer in time ({type(cause).__name__})")
-    if isinstance(cause, httpx.ConnectError):
-        return ConnectionRefused(f"could not connect to {where} ({cause}); is it running?")
-    if isinstance(cause, httpx.TransportError) or isinstance(exc, openai.APIConnectionError):
-        return StreamCut(f"{where} dropped the connection ({type(cause).__name__}: {cause})")
-    if isinstance(exc, openai.APIError):  # an {"error": ...} event inside the stream
-        return ServerError(f"{where} reported an error mid-stream: {exc.message}")
-    return None
-
-
-def _from_status(exc: openai.APIStatusError, where: str) -> BotError:
-    status = exc.status_code
-    detail = _error_detail(exc)
-    if status in (401, 403):
-        return AuthFailed(
-            f"{where} refused the credentials (HTTP {status}): {detail}", status_code=status
-        )
-    if status == 429:
-        retry_after = parse_retry_after(exc.response.headers)
-        hint = "" if retry_after is None else f", retry after {retry_after:g} s"
-        return RateLimited(
-            f"{where} is rate limiting requests (HTTP 429{hint}): {detail}",
-            status_code=status,
-            retry_after_s=retry_after,
-        )
-    if status == 408:
-        return BotTimeout(f"{where} timed out the request (HTTP 408)", status_code=status)
-    if status >= 500:
-        return ServerError(f"{where} failed (HTTP {status}): {detail}", status_code=status)
-    return RequestRejected(
-        f"{where} rejected the request (HTTP {status}): {detail}", status_code=status
-    )
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:300]
-    return exc.response.text[:300] if exc.response is not None else str(exc)[:300]

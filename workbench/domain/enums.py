@@ -122,6 +122,7 @@ class BotErrorKind(StrEnum):
     stream_cut = "stream_cut"
     connection_refused = "connection_refused"
     auth = "auth"
+    rejected = "rejected"  # the server refused the request itself (HTTP 400/404/422...)
 
 
 class RatingStatus(StrEnum):
