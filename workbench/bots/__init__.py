@@ -26,6 +26,7 @@ from workbench.bots.errors import (
     StreamCut,
 )
 from workbench.bots.openai_compat import OpenAICompatBot
+from workbench.bots.policy import RetryPolicy
 from workbench.bots.reference import BASELINE_LABEL, ReferenceBot
 from workbench.domain.enums import BotKind
 
@@ -46,6 +47,7 @@ __all__ = [
     "ReplyResult",
     "ReplyStream",
     "RequestRejected",
+    "RetryPolicy",
     "ServerError",
     "StreamCut",
     "make_bot",

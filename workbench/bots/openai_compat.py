@@ -1,16 +1,15 @@
 """A bot backed by any OpenAI-compatible chat completions server (OpenAI, Azure /openai/v1/, vLLM,
-Ollama, LM Studio), streaming, with explicit timeouts, retries and error mapping.
+Ollama, LM Studio, llama.cpp), streaming, with explicit timeouts and error mapping (failures.py).
 
-The openai client's own retries are switched off (`max_retries=0`): retrying here keeps the policy
-visible and testable, and lets us refuse to retry once text has reached the user.
+The openai client's own retries are switched off (`max_retries=0`): the workbench's RetryPolicy
+(policy.py, applied in base.py) keeps the rule visible and testable, and refuses to retry once
+text has reached the user.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
@@ -21,10 +20,9 @@ import openai
 from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
 from workbench.bots.errors import AuthFailed, BotError, MalformedResponse, StreamCut
 from workbench.bots.failures import classify
+from workbench.bots.policy import RetryPolicy
 from workbench.bots.wire import tls_context
 from workbench.domain.enums import BotKind
-
-logger = logging.getLogger(__name__)
 
 LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore the key
 
@@ -117,29 +115,29 @@ class OpenAICompatBot(BaseBot):
         timeout_s: float = 60.0,
         connect_timeout_s: float = 5.0,
         max_retries: int = 2,
+        batch_retries: int = 5,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 20.0,
         max_retry_after_s: float = 60.0,
     ) -> None:
         """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect.
 
-        Failures before the first text chunk are retried `max_retries` times, waiting
-        `backoff_base_s * 2**attempt` (capped at `backoff_max_s`) or the server's Retry-After if
-        longer; a Retry-After above `max_retry_after_s` is not waited for.
+        Retries follow `self.retry` (a RetryPolicy, see policy.py): `max_retries` for a
+        streamed reply before its first text, `batch_retries` for a whole reply (`complete`,
+        `acomplete`), also after a cut stream; waits back off from `backoff_base_s` up to
+        `backoff_max_s`, or follow the server's Retry-After up to `max_retry_after_s`.
         """
         self.parameters = dict(parameters or {})
         clash = _RESERVED_PARAMETERS & self.parameters.keys()
         if clash:
             raise ValueError(f"parameters may not set {sorted(clash)}; the bot sets them itself")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
-        self.max_retry_after_s = max_retry_after_s
+        self.retry = RetryPolicy(
+            max_retries=max_retries, batch_retries=batch_retries, backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s, max_retry_after_s=max_retry_after_s,
+        )  # fmt: skip
         self._key = _Secret(self._read_key(api_key_env))
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(
@@ -232,82 +230,41 @@ class OpenAICompatBot(BaseBot):
     # keeps everything else of the client (base URL, auth headers, timeouts, error classes,
     # SSE parsing and in-stream error events) and hands us each chunk as parsed JSON.
     def _iter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> Iterator[str]:
-        body = self._body(request)
-        attempt = 0
-        while True:
-            reader = _ChunkReader()
-            try:
-                stream = self._client.post(
-                    "/chat/completions",
-                    body=body,
-                    cast_to=object,
-                    stream=True,
-                    stream_cls=openai.Stream[object],
-                )
-                with stream:
-                    for chunk in stream:
-                        if text := reader.feed(chunk):
-                            yield text
-                reader.finish(meta)
-                return
-            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
-                time.sleep(self._after_failure(exc, reader, attempt))
-            attempt += 1
+        # One attempt; retrying is the base class's job (RetryPolicy).
+        reader = _ChunkReader()
+        try:
+            stream = self._client.post(
+                "/chat/completions",
+                body=self._body(request),
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.Stream[object],
+            )
+            with stream:
+                for chunk in stream:
+                    if text := reader.feed(chunk):
+                        yield text
+            reader.finish(meta)
+        except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
+            raise self._to_bot_error(exc) from _cause(exc)
 
     async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
-        body = self._body(request)
-        client = self._async_client()
-        attempt = 0
-        while True:
-            reader = _ChunkReader()
-            try:
-                stream = await client.post(
-                    "/chat/completions",
-                    body=body,
-                    cast_to=object,
-                    stream=True,
-                    stream_cls=openai.AsyncStream[object],
-                )
-                async with stream:
-                    async for chunk in stream:
-                        if text := reader.feed(chunk):
-                            yield text
-                reader.finish(meta)
-                return
-            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
-                await asyncio.sleep(self._after_failure(exc, reader, attempt))
-            attempt += 1
-
-    def _after_failure(self, exc: Exception, reader: _ChunkReader, attempt: int) -> float:
-        """Seconds to wait before the next attempt, or raise the BotError to give up with."""
-        err = self._to_bot_error(exc)
-        if reader.text_chars:
-            # Text has reached the user: a retry would show a different reply after it.
-            raise StreamCut(
-                f"{err.message}; the reply broke off after {reader.text_chars} characters",
-                status_code=err.status_code,
-            ) from exc
-        delay = self._retry_delay(err, attempt)
-        if delay is None:
-            err.attempts = attempt + 1
-            if err is exc:
-                raise err
-            raise err from exc
-        logger.warning(
-            "bot %s attempt %d/%d failed (%s), retrying in %.2f s",
-            self.model, attempt + 1, self.max_retries + 1, err.kind.value, delay,
-        )  # fmt: skip
-        return delay
-
-    def _retry_delay(self, err: BotError, attempt: int) -> float | None:
-        if not err.retryable or attempt >= self.max_retries:
-            return None
-        backoff = min(self.backoff_base_s * 2.0**attempt, self.backoff_max_s)
-        if err.retry_after_s is None:
-            return backoff
-        if err.retry_after_s > self.max_retry_after_s:
-            return None  # e.g. a daily quota: waiting here would only freeze the session
-        return max(err.retry_after_s, backoff)
+        reader = _ChunkReader()
+        try:
+            stream = await self._async_client().post(
+                "/chat/completions",
+                body=self._body(request),
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            async with stream:
+                async for chunk in stream:
+                    if text := reader.feed(chunk):
+                        yield text
+            reader.finish(meta)
+        except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
+            raise self._to_bot_error(exc) from _cause(exc)
 
     def _to_bot_error(self, exc: Exception) -> BotError:
         err = classify(exc, where=f"the model server at {self.base_url}")
@@ -318,3 +275,8 @@ class OpenAICompatBot(BaseBot):
             err.message = err.message.replace(key, "***")
             err.args = (err.message,)
         return err
+
+
+def _cause(exc: Exception) -> BaseException | None:
+    # Our own BotErrors (from the chunk reader) are re-raised as they are: no cause of their own.
+    return None if isinstance(exc, BotError) else exc
