@@ -186,6 +186,23 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
     assert [t.role for t in turns] == ["user", "assistant"] * len(scripted)
 
 
+def test_a_conversation_outgrowing_the_context_fails_with_its_own_kind_at_once(
+        db, library, fault_server, tmp_path) -> None:
+    """Issue 13 item 8: the third reply no longer fits (system prompt + 5 messages); asking
+    again cannot help, so each conversation fails after one request for it."""
+    openai_target(db, fault_server)
+    overflow = FaultAction(Fault.context_overflow)
+    fault_server.app.plan.decide = lambda body, n: overflow if len(body["messages"]) > 5 else None
+    run_id = create_run(engine=db, library=library, bot_name="remote", scenario_ids=SCENARIOS)
+    summary = asyncio.run(execute_run(engine=db, run_id=run_id, library=library,
+                                      runs_dir=tmp_path))
+    assert summary.failed == 3 and summary.errors == {"context_overflow": 3}
+    assert sum(r.fault is Fault.context_overflow for r in fault_server.app.recorded()) == 3
+    with Session(db) as s:
+        failed = s.exec(select(Turn).where(Turn.status == "failed")).all()
+    assert [t.error_kind for t in failed] == ["context_overflow"] * 3
+
+
 def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
     from workbench.services.run_writer import turn_row
 
