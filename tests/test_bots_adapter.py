@@ -16,6 +16,7 @@ from workbench.bots import (
     BotError,
     BotTimeout,
     ConnectionRefused,
+    ContextOverflow,
     MalformedResponse,
     OpenAICompatBot,
     RateLimited,
@@ -154,6 +155,7 @@ CUT_CLEANLY = FaultAction(Fault.cut_stream, cut_cleanly=True)
         (Fault.garbage_sse, MalformedResponse, BotErrorKind.malformed, 1, 1),
         (Fault.missing_choices, MalformedResponse, BotErrorKind.malformed, 1, 1),
         (Fault.unauthorized, AuthFailed, BotErrorKind.auth, 1, 1),
+        (Fault.context_overflow, ContextOverflow, BotErrorKind.context_overflow, 1, 1),
         # Cut after text: shown to a person, so not retried; in a whole reply nobody saw it.
         (Fault.cut_stream, StreamCut, BotErrorKind.stream_cut, 1, 4),
         (CUT_CLEANLY, StreamCut, BotErrorKind.stream_cut, 1, 4),
@@ -432,9 +434,10 @@ def test_bots_satisfy_the_protocol_and_the_factory_builds_them() -> None:
 def test_public_surface() -> None:
     assert set(bots.__all__) == {
         "BASELINE_LABEL", "AsyncReplyStream", "AuthFailed", "Bot", "BotError", "BotTimeout",
-        "ConnectionRefused", "MalformedResponse", "OpenAICompatBot", "Provenance", "RateLimited",
-        "ReferenceBot", "ReplyRequest", "ReplyResult", "ReplyStream", "RequestRejected",
-        "RetryPolicy", "ServerError", "StreamCut", "make_bot",
+        "ConnectionRefused", "ContextOverflow", "DeadlineExceeded", "MalformedResponse",
+        "OpenAICompatBot", "Provenance", "RateLimited", "ReferenceBot", "ReplyRequest",
+        "ReplyResult", "ReplyStream", "RequestRejected", "RetryPolicy", "ServerError", "StreamCut",
+        "make_bot",
     }  # fmt: skip
     assert {cls.kind for cls in BotError.__subclasses__()} == set(BotErrorKind)
 

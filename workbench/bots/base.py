@@ -20,6 +20,8 @@ from workbench.bots.errors import (
     BotError,
     BotTimeout,
     ConnectionRefused,
+    ContextOverflow,
+    DeadlineExceeded,
     MalformedResponse,
     RateLimited,
     RequestRejected,
@@ -78,6 +80,12 @@ class Provenance:
     prompt_tokens: int | None
     completion_tokens: int | None
     attempts: int = 1  # requests it took: 1 + the failed attempts that were retried
+    finish_reason: str | None = None  # as the server said; None for bots without one
+
+    @property
+    def truncated(self) -> bool:
+        """The server stopped the reply at a length limit (`max_tokens`, or a full context)."""
+        return self.finish_reason == "length"
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,7 @@ class StreamMeta:
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    finish_reason: str | None = None
 
 
 @dataclass
@@ -309,6 +318,7 @@ class BaseBot:
                 prompt_tokens=rec.meta.prompt_tokens,
                 completion_tokens=rec.meta.completion_tokens,
                 attempts=rec.attempts,
+                finish_reason=rec.meta.finish_reason,
             )
             return ReplyResult(text=rec.text(), provenance=provenance)
 
@@ -358,7 +368,7 @@ class BaseBot:
 
 __all__ = [
     "AsyncReplyStream", "AuthFailed", "BaseBot", "Bot", "BotError", "BotTimeout",
-    "ConnectionRefused", "MalformedResponse", "Provenance",
+    "ConnectionRefused", "ContextOverflow", "DeadlineExceeded", "MalformedResponse", "Provenance",
     "RateLimited", "ReplyRequest", "ReplyResult", "ReplyStream", "RequestRejected",
     "RetryPolicy", "ServerError", "StreamCut", "StreamMeta", "split_words",
 ]  # fmt: skip

@@ -48,6 +48,16 @@ class BotTimeout(BotError):
     kind = BotErrorKind.timeout
 
 
+class DeadlineExceeded(BotTimeout):
+    """The reply took longer than its total deadline, although data kept coming.
+
+    Not retried: a reply that runs away (a model generating until its context is full, a
+    server trickling a token a second) would most likely run away again, for as long again.
+    """
+
+    default_retryable = False
+
+
 class RateLimited(BotError):
     kind = BotErrorKind.rate_limit
 
@@ -60,6 +70,17 @@ class RequestRejected(BotError):
     """The server refused the request itself (HTTP 400/404/422...): asking again will not help."""
 
     kind = BotErrorKind.rejected
+    default_retryable = False
+
+
+class ContextOverflow(BotError):
+    """The prompt (system prompt + conversation so far) does not fit the model's context window.
+
+    Its own kind because the cure is not "try again" but a shorter conversation, a smaller
+    `max_tokens` or a server started with a larger context.
+    """
+
+    kind = BotErrorKind.context_overflow
     default_retryable = False
 
 

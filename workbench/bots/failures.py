@@ -4,6 +4,7 @@ or an error body, becomes the BotError the rest of the workbench switches on."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import openai
@@ -13,6 +14,7 @@ from workbench.bots.errors import (
     BotError,
     BotTimeout,
     ConnectionRefused,
+    ContextOverflow,
     MalformedResponse,
     RateLimited,
     RequestRejected,
@@ -20,6 +22,16 @@ from workbench.bots.errors import (
     StreamCut,
 )
 from workbench.bots.wire import parse_retry_after
+
+# How servers say that the prompt does not fit: OpenAI and vLLM send the code
+# context_length_exceeded or "This model's maximum context length is N tokens"; llama.cpp's
+# server sends type exceed_context_size_error, "request (N tokens) exceeds the available
+# context size (M tokens)"; older llama.cpp, LM Studio and proxies word it their own way.
+_OVERFLOW_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error"})
+_OVERFLOW_TEXT = re.compile(
+    r"context[ _-]?(length|size|window)|maximum context|exceeds? the (available )?context",
+    re.IGNORECASE,
+)
 
 
 def classify(exc: Exception, *, where: str) -> BotError | None:
@@ -43,8 +55,20 @@ def classify(exc: Exception, *, where: str) -> BotError | None:
     if isinstance(cause, httpx.TransportError) or isinstance(exc, openai.APIConnectionError):
         return StreamCut(f"{where} dropped the connection ({type(cause).__name__}: {cause})")
     if isinstance(exc, openai.APIError):  # an {"error": ...} event inside the stream
+        if is_context_overflow(exc.body, exc.message):
+            return ContextOverflow(f"{where} ran out of context mid-reply: {exc.message}")
         return ServerError(f"{where} reported an error mid-stream: {exc.message}")
     return None
+
+
+def is_context_overflow(body: object, message: str) -> bool:
+    """Does an error (its JSON body and message) say that the prompt exceeds the context?"""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        codes = {str(error.get(k)) for k in ("code", "type") if error.get(k) is not None}
+        if codes & _OVERFLOW_CODES:
+            return True
+    return bool(_OVERFLOW_TEXT.search(message))
 
 
 def _from_status(exc: openai.APIStatusError, where: str) -> BotError:
@@ -66,6 +90,14 @@ def _from_status(exc: openai.APIStatusError, where: str) -> BotError:
         return BotTimeout(f"{where} timed out the request (HTTP 408)", status_code=status)
     if status >= 500:
         return ServerError(f"{where} failed (HTTP {status}): {detail}", status_code=status)
+    # Only 4xx bodies are read for an overflow: Go servers answer a timeout with 5xx "context
+    # deadline exceeded", which must stay a retryable server error.
+    if is_context_overflow(exc.body, detail):
+        return ContextOverflow(
+            f"{where} cannot fit the conversation into the model's context (HTTP {status}): "
+            f"{detail}",
+            status_code=status,
+        )
     return RequestRejected(
         f"{where} rejected the request (HTTP {status}): {detail}", status_code=status
     )

@@ -1,5 +1,6 @@
 """A bot backed by any OpenAI-compatible chat completions server (OpenAI, Azure /openai/v1/, vLLM,
-Ollama, LM Studio, llama.cpp), streaming, with explicit timeouts and error mapping (failures.py).
+Ollama, LM Studio, llama.cpp), streaming, with explicit timeouts (each read, and a deadline for
+each request as a whole) and error mapping (failures.py).
 
 The openai client's own retries are switched off (`max_retries=0`): the workbench's RetryPolicy
 (policy.py, applied in base.py) keeps the rule visible and testable, and refuses to retry once
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
@@ -18,13 +20,22 @@ import httpx
 import openai
 
 from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
-from workbench.bots.errors import AuthFailed, BotError, MalformedResponse, StreamCut
+from workbench.bots.errors import (
+    AuthFailed,
+    BotError,
+    DeadlineExceeded,
+    MalformedResponse,
+    StreamCut,
+)
 from workbench.bots.failures import classify
 from workbench.bots.policy import RetryPolicy
 from workbench.bots.wire import tls_context
 from workbench.domain.enums import BotKind
 
 LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore the key
+# Long enough for a 600-token reply from a small model on a CPU (~5 tokens/s); short enough that
+# a reply generating until the context is full (4.5 minutes seen on llama.cpp) is stopped.
+DEFAULT_DEADLINE_S = 120.0
 
 # Parameters go into the request body as given (temperature, top_k for vLLM...); these the
 # bot sets itself.
@@ -45,9 +56,15 @@ class _Secret:
 
 
 class _ChunkReader:
-    """Checks the chunks of one streamed completion and pulls out text and usage."""
+    """Checks the chunks of one streamed completion and pulls out text, usage and why it ended.
 
-    def __init__(self) -> None:
+    Also keeps the attempt's deadline: the per-read timeout never trips on a server that sends
+    a token every second, so the time since the request was sent is checked at every chunk.
+    """
+
+    def __init__(self, deadline_s: float | None) -> None:
+        self.started = time.monotonic()
+        self.deadline_s = deadline_s
         self.chunks = 0
         self.text_chars = 0
         self.finish_reason: str | None = None
@@ -58,6 +75,11 @@ class _ChunkReader:
         # Chunks arrive as plain JSON objects (see _post_stream): reading dicts directly is
         # several times cheaper than the client's typed models, per chunk, for every token.
         self.chunks += 1
+        if self.deadline_s is not None and time.monotonic() - self.started > self.deadline_s:
+            raise DeadlineExceeded(
+                f"was still sending the reply after the {self.deadline_s:g} s deadline "
+                f"({self.text_chars} characters so far)"
+            )
         if not isinstance(chunk, dict):
             raise MalformedResponse(f"sent a stream chunk that is not JSON: {_short(chunk)}")
         usage = chunk.get("usage")
@@ -89,6 +111,7 @@ class _ChunkReader:
             raise StreamCut("ended the stream without a finish_reason")
         meta.prompt_tokens = self.prompt_tokens
         meta.completion_tokens = self.completion_tokens
+        meta.finish_reason = self.finish_reason
 
 
 def _int_or_none(value: object) -> int | None:
@@ -114,13 +137,17 @@ class OpenAICompatBot(BaseBot):
         api_key_env: str | None = None,
         timeout_s: float = 60.0,
         connect_timeout_s: float = 5.0,
+        deadline_s: float | None = DEFAULT_DEADLINE_S,
         max_retries: int = 2,
         batch_retries: int = 5,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 20.0,
         max_retry_after_s: float = 60.0,
     ) -> None:
-        """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect.
+        """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect,
+        `deadline_s` one attempt from sending the request to its last chunk (None: no limit).
+        The deadline is checked as chunks arrive, so a silent server is caught by `timeout_s`
+        instead: an attempt ends within `deadline_s + timeout_s` whatever the server does.
 
         Retries follow `self.retry` (a RetryPolicy, see policy.py): `max_retries` for a
         streamed reply before its first text, `batch_retries` for a whole reply (`complete`,
@@ -131,9 +158,12 @@ class OpenAICompatBot(BaseBot):
         clash = _RESERVED_PARAMETERS & self.parameters.keys()
         if clash:
             raise ValueError(f"parameters may not set {sorted(clash)}; the bot sets them itself")
+        if deadline_s is not None and deadline_s <= 0:
+            raise ValueError("deadline_s must be > 0 (or None for no deadline)")
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
+        self.deadline_s = deadline_s
         self.retry = RetryPolicy(
             max_retries=max_retries, batch_retries=batch_retries, backoff_base_s=backoff_base_s,
             backoff_max_s=backoff_max_s, max_retry_after_s=max_retry_after_s,
@@ -231,7 +261,7 @@ class OpenAICompatBot(BaseBot):
     # SSE parsing and in-stream error events) and hands us each chunk as parsed JSON.
     def _iter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> Iterator[str]:
         # One attempt; retrying is the base class's job (RetryPolicy).
-        reader = _ChunkReader()
+        reader = _ChunkReader(self.deadline_s)
         try:
             stream = self._client.post(
                 "/chat/completions",
@@ -249,7 +279,7 @@ class OpenAICompatBot(BaseBot):
             raise self._to_bot_error(exc) from _cause(exc)
 
     async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
-        reader = _ChunkReader()
+        reader = _ChunkReader(self.deadline_s)
         try:
             stream = await self._async_client().post(
                 "/chat/completions",
