@@ -140,7 +140,7 @@ class _Recorder:
         if self.result is None:
             self.result = self.finish(self)
 
-    def retry_after(self, err: BotError) -> float:
+    def wait_before_retry(self, err: BotError) -> float:
         """Seconds to wait before the next attempt; raises the error to give up with."""
         text = self.text()
         delay = self.retry.delay(
@@ -205,7 +205,7 @@ class ReplyStream(Iterator[str]):
                 raise
             except BotError as err:
                 self._chunks = None
-                time.sleep(rec.retry_after(err))
+                time.sleep(rec.wait_before_retry(err))
                 continue
             if chunk:
                 rec.add(chunk)
@@ -253,7 +253,7 @@ class AsyncReplyStream(AsyncIterator[str]):
                 raise
             except BotError as err:
                 self._chunks = None
-                await asyncio.sleep(rec.retry_after(err))
+                await asyncio.sleep(rec.wait_before_retry(err))
                 continue
             if chunk:
                 rec.add(chunk)
