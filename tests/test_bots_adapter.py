@@ -16,14 +16,17 @@ from workbench.bots import (
     BotError,
     BotTimeout,
     ConnectionRefused,
+    ContextOverflow,
     MalformedResponse,
     OpenAICompatBot,
     RateLimited,
     ReferenceBot,
+    RequestRejected,
     ServerError,
     StreamCut,
     make_bot,
 )
+from workbench.bots.base import split_words
 from workbench.bots.faults import (
     Fault,
     FaultAction,
@@ -67,6 +70,7 @@ def adapter() -> Iterator[AdapterFactory]:
             "timeout_s": 2.0,
             "connect_timeout_s": 1.0,
             "max_retries": 2,
+            "batch_retries": 3,
             "backoff_base_s": 0.01,
         }
         made.append(OpenAICompatBot(**{**options, **overrides}))
@@ -79,6 +83,11 @@ def adapter() -> Iterator[AdapterFactory]:
 
 def expected_text() -> str:
     return ReferenceBot().reply_text(REQUEST)
+
+
+def streamed(bot: OpenAICompatBot) -> str:
+    """The reply read chunk by chunk, as a person does: the live rule for retries."""
+    return "".join(bot.stream(REQUEST))
 
 
 def test_stream_arrives_in_chunks_and_assembles(
@@ -130,41 +139,54 @@ def test_server_without_usage_is_tolerated(server: FaultServer, adapter: Adapter
     assert result.provenance.completion_tokens is None
 
 
+CUT_CLEANLY = FaultAction(Fault.cut_stream, cut_cleanly=True)
+
+
+# Requests made with max_retries=2 and batch_retries=3: streamed, then as a whole reply.
 @pytest.mark.parametrize(
-    ("action", "error_type", "kind", "requests"),
+    ("action", "error_type", "kind", "streamed_requests", "whole_requests"),
     [
-        (Fault.server_error, ServerError, BotErrorKind.server_error, 3),
-        (FaultAction(Fault.server_error, status=503), ServerError, BotErrorKind.server_error, 3),
-        (FaultAction(Fault.server_error, status=404), ServerError, BotErrorKind.server_error, 1),
-        (Fault.garbage, MalformedResponse, BotErrorKind.malformed, 1),
-        (Fault.garbage_sse, MalformedResponse, BotErrorKind.malformed, 1),
-        (Fault.missing_choices, MalformedResponse, BotErrorKind.malformed, 1),
-        (Fault.unauthorized, AuthFailed, BotErrorKind.auth, 1),
-        (Fault.cut_stream, StreamCut, BotErrorKind.stream_cut, 1),
-        (FaultAction(Fault.cut_stream, cut_cleanly=True), StreamCut, BotErrorKind.stream_cut, 1),
+        (Fault.server_error, ServerError, BotErrorKind.server_error, 3, 4),
+        (FaultAction(Fault.server_error, status=503), ServerError, BotErrorKind.server_error,
+         3, 4),
+        (FaultAction(Fault.server_error, status=404), RequestRejected, BotErrorKind.rejected,
+         1, 1),
+        (Fault.garbage, MalformedResponse, BotErrorKind.malformed, 1, 1),
+        (Fault.garbage_sse, MalformedResponse, BotErrorKind.malformed, 1, 1),
+        (Fault.missing_choices, MalformedResponse, BotErrorKind.malformed, 1, 1),
+        (Fault.unauthorized, AuthFailed, BotErrorKind.auth, 1, 1),
+        (Fault.context_overflow, ContextOverflow, BotErrorKind.context_overflow, 1, 1),
+        # Cut after text: shown to a person, so not retried; in a whole reply nobody saw it.
+        (Fault.cut_stream, StreamCut, BotErrorKind.stream_cut, 1, 4),
+        (CUT_CLEANLY, StreamCut, BotErrorKind.stream_cut, 1, 4),
     ],
-)
+)  # fmt: skip
 def test_each_fault_maps_to_its_error_kind(
     server: FaultServer,
     action: Fault | FaultAction,
     error_type: type[BotError],
     kind: BotErrorKind,
-    requests: int,
+    streamed_requests: int,
+    whole_requests: int,
     adapter: AdapterFactory,
 ) -> None:
-    server.reset(plan=FaultPlan(default=action))
-    with pytest.raises(error_type) as caught:
-        adapter(server).complete(REQUEST)
-    assert caught.value.kind is kind
-    assert len(server.requests) == requests  # retried only when retrying can help
-    assert caught.value.attempts == requests
-    assert server.base_url in str(caught.value)
+    bot = adapter(server)
+    reads = ((lambda: streamed(bot), streamed_requests),
+             (lambda: bot.complete(REQUEST).text, whole_requests))
+    for read, requests in reads:
+        server.reset(plan=FaultPlan(default=action))
+        with pytest.raises(error_type) as caught:
+            read()
+        assert caught.value.kind is kind
+        assert len(server.requests) == requests  # retried only when retrying can help
+        assert caught.value.attempts == requests
+        assert server.base_url in str(caught.value)
 
 
 def test_timeout_is_retried_then_reported(server: FaultServer, adapter: AdapterFactory) -> None:
     server.reset(plan=FaultPlan(default=FaultAction(Fault.timeout, sleep_s=10)))
     with pytest.raises(BotTimeout) as caught:
-        adapter(server, timeout_s=0.3, max_retries=1).complete(REQUEST)
+        adapter(server, timeout_s=0.3, batch_retries=1).complete(REQUEST)
     assert caught.value.retryable
     assert len(server.requests) == 2
 
@@ -185,7 +207,7 @@ def test_429_retries_exhausted_raises_rate_limited(
 ) -> None:
     server.reset(plan=FaultPlan(default=FaultAction(Fault.rate_limit, retry_after=None)))
     with pytest.raises(RateLimited) as caught:
-        adapter(server, max_retries=3).complete(REQUEST)
+        adapter(server, batch_retries=3).complete(REQUEST)
     assert caught.value.retryable
     assert caught.value.status_code == 429
     assert len(server.requests) == 4
@@ -220,14 +242,67 @@ def test_cut_stream_keeps_partial_text_and_is_not_retried(
 
 def test_cut_before_any_text_is_retried(server: FaultServer, adapter: AdapterFactory) -> None:
     server.plan.push(FaultAction(Fault.cut_stream, cut_after_chunks=0))
-    assert adapter(server).complete(REQUEST).text == expected_text()
+    assert streamed(adapter(server)) == expected_text()
     assert len(server.requests) == 2
+
+
+def test_a_whole_reply_is_asked_again_after_a_cut_stream(
+    server: FaultServer, adapter: AdapterFactory
+) -> None:
+    """Issue 13 item 7: in a batch nobody has seen the text, so a cut stream is retried."""
+    bot = adapter(server, max_retries=0)  # the live rule would not retry at all
+    server.plan.push(FaultAction(Fault.cut_stream, cut_after_chunks=4),
+                     FaultAction(Fault.cut_stream, cut_after_chunks=2, cut_cleanly=True))
+
+    async def run() -> bots.ReplyResult:
+        async with bot:
+            return await bot.acomplete(REQUEST)
+
+    result = asyncio.run(run())
+    assert result.text == expected_text()  # not the broken-off start glued to a new reply
+    assert result.provenance.attempts == 3
+    assert [r.fault for r in server.requests] == [Fault.cut_stream, Fault.cut_stream, Fault.ok]
+    assert result.provenance.latency_first_token_ms is not None
+    assert result.provenance.latency_first_token_ms <= result.provenance.latency_total_ms
+    assert bot.complete(REQUEST).provenance.attempts == 1
+
+
+def test_a_whole_reply_gives_up_after_batch_retries_with_the_last_partial_text(
+    server: FaultServer, adapter: AdapterFactory
+) -> None:
+    server.reset(plan=FaultPlan(default=FaultAction(Fault.cut_stream, cut_after_chunks=3)))
+
+    async def run() -> bots.ReplyResult:
+        async with (bot := adapter(server, batch_retries=2)):
+            return await bot.acomplete(REQUEST)
+
+    with pytest.raises(StreamCut) as caught:
+        asyncio.run(run())
+    assert caught.value.attempts == len(server.requests) == 3
+    assert expected_text().startswith(caught.value.partial_text)
+    assert len(split_words(caught.value.partial_text)) == 3  # one attempt's text, not three
+
+
+def test_a_whole_reply_honours_retry_after_between_attempts(
+    server: FaultServer, adapter: AdapterFactory
+) -> None:
+    server.plan.push(FaultAction(Fault.rate_limit, retry_after="0.5"),
+                     FaultAction(Fault.cut_stream, cut_after_chunks=2))
+
+    async def run() -> bots.ReplyResult:
+        async with (bot := adapter(server, backoff_base_s=0.01)):
+            return await bot.acomplete(REQUEST)
+
+    assert asyncio.run(run()).provenance.attempts == 3
+    limited, cut, ok = server.requests
+    assert 0.5 <= cut.received_at - limited.received_at < 3.0  # the server's wait, not 0.01 s
+    assert ok.received_at - cut.received_at < 0.5
 
 
 def test_connection_refused(adapter: AdapterFactory) -> None:
     with refused_base_url() as url:
         with pytest.raises(ConnectionRefused) as caught:
-            adapter(url, max_retries=1).complete(REQUEST)
+            adapter(url, batch_retries=1).complete(REQUEST)
     assert caught.value.kind is BotErrorKind.connection_refused
     assert caught.value.attempts == 2
 
@@ -249,7 +324,9 @@ def test_async_stream_and_await_form(server: FaultServer, adapter: AdapterFactor
     assert "".join(chunks) == text == awaited_text == expected_text()
 
 
-def test_async_retries_429_and_maps_faults(server: FaultServer, adapter: AdapterFactory) -> None:
+def test_async_stream_retries_429_and_maps_faults(
+    server: FaultServer, adapter: AdapterFactory
+) -> None:
     bot = adapter(server, timeout_s=0.3, max_retries=1)
     server.plan.push(FaultAction(Fault.rate_limit, retry_after="0.2"), Fault.ok)
     server.plan.push(FaultAction(Fault.cut_stream, cut_after_chunks=2))
@@ -259,7 +336,7 @@ def test_async_retries_429_and_maps_faults(server: FaultServer, adapter: Adapter
         outcomes: list[BotError | str] = []
         for _ in range(3):
             try:
-                outcomes.append((await bot.acomplete(REQUEST)).text)
+                outcomes.append("".join([chunk async for chunk in bot.astream(REQUEST)]))
             except BotError as err:
                 outcomes.append(err)
         await bot.aclose()
@@ -324,7 +401,7 @@ def test_error_messages_never_contain_the_key(
     monkeypatch.setenv("WB_TEST_KEY", "sk-echoed-999")
     with FaultServer(echo_key) as echoing:
         with pytest.raises(ServerError) as caught:
-            adapter(echoing, api_key_env="WB_TEST_KEY", max_retries=0).complete(REQUEST)
+            adapter(echoing, api_key_env="WB_TEST_KEY", batch_retries=0).complete(REQUEST)
     assert "sk-echoed-999" not in str(caught.value)
     assert "***" in str(caught.value)
 
@@ -357,9 +434,10 @@ def test_bots_satisfy_the_protocol_and_the_factory_builds_them() -> None:
 def test_public_surface() -> None:
     assert set(bots.__all__) == {
         "BASELINE_LABEL", "AsyncReplyStream", "AuthFailed", "Bot", "BotError", "BotTimeout",
-        "ConnectionRefused", "MalformedResponse", "OpenAICompatBot", "Provenance", "RateLimited",
-        "ReferenceBot", "ReplyRequest", "ReplyResult", "ReplyStream", "RequestRejected",
-        "ServerError", "StreamCut", "make_bot",
+        "ConnectionRefused", "ContextOverflow", "DeadlineExceeded", "MalformedResponse",
+        "OpenAICompatBot", "Provenance", "RateLimited", "ReferenceBot", "ReplyRequest",
+        "ReplyResult", "ReplyStream", "RequestRejected", "RetryPolicy", "ServerError", "StreamCut",
+        "make_bot",
     }  # fmt: skip
     assert {cls.kind for cls in BotError.__subclasses__()} == set(BotErrorKind)
 

@@ -108,7 +108,7 @@ def test_a_failing_bot_becomes_an_http_error() -> None:
         yield ""
 
     with running_server(broken) as server:
-        bot = OpenAICompatBot(base_url=server.base_url, model="m", max_retries=0)
+        bot = OpenAICompatBot(base_url=server.base_url, model="m", batch_retries=0)
         with bot, pytest.raises(ServerError, match="502"):
             bot.complete(sample_request())
 
@@ -148,7 +148,7 @@ def test_32_concurrent_streams_are_served_in_parallel() -> None:
 def test_stopping_does_not_wait_for_sleeping_faults() -> None:
     server = FaultServer(plan=FaultPlan(default=FaultAction(Fault.timeout, sleep_s=60)))
     server.start()
-    bot = OpenAICompatBot(base_url=server.base_url, model="m", timeout_s=0.2, max_retries=0)
+    bot = OpenAICompatBot(base_url=server.base_url, model="m", timeout_s=0.2, batch_retries=0)
     with bot, pytest.raises(BotTimeout):
         bot.complete(sample_request())
     started = time.monotonic()

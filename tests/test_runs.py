@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from workbench.bots import BotError
-from workbench.bots.faults import Fault, FaultAction
+from workbench.bots.faults import Fault, FaultAction, FaultPlan, FaultyChatApp, Latency
+from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, TurnStatus
 from workbench.services import training
 from workbench.services.evaluation import create_run, execute_run, import_transcripts
@@ -182,6 +185,23 @@ def test_resume_retries_a_failed_conversation_without_repeating_its_user_turn(
     assert [t.role for t in turns] == ["user", "assistant"] * len(scripted)
 
 
+def test_a_conversation_outgrowing_the_context_fails_with_its_own_kind_at_once(
+        db, library, fault_server, tmp_path) -> None:
+    """Issue 13 item 8: the third reply no longer fits (system prompt + 5 messages); asking
+    again cannot help, so each conversation fails after one request for it."""
+    openai_target(db, fault_server)
+    overflow = FaultAction(Fault.context_overflow)
+    fault_server.app.plan.decide = lambda body, n: overflow if len(body["messages"]) > 5 else None
+    run_id = create_run(engine=db, library=library, bot_name="remote", scenario_ids=SCENARIOS)
+    summary = asyncio.run(execute_run(engine=db, run_id=run_id, library=library,
+                                      runs_dir=tmp_path))
+    assert summary.failed == 3 and summary.errors == {"context_overflow": 3}
+    assert sum(r.fault is Fault.context_overflow for r in fault_server.app.recorded()) == 3
+    with Session(db) as s:
+        failed = s.exec(select(Turn).where(Turn.status == "failed")).all()
+    assert [t.error_kind for t in failed] == ["context_overflow"] * 3
+
+
 def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
     from workbench.storage.repo_eval import turn_row
 
@@ -192,3 +212,43 @@ def test_turn_row_fills_the_model_defaults_and_refuses_unknown_fields() -> None:
         turn_row(conversation_id=1, index=0, role="user", colour="red")
     with pytest.raises(TypeError, match="required"):
         turn_row(index=0, role="user")
+
+
+def seeded_fault_plan(seed: int, *, per_25: dict[Fault, int]) -> FaultPlan:
+    """Faults by request number, exactly `per_25[fault]` in every 25 requests, shuffled with
+    `seed`: the same faults every time, whichever conversation sends the n-th request."""
+    rng = random.Random(seed)
+    block = [FaultAction(fault, retry_after="0") for fault, k in per_25.items()
+             for _ in range(k)]
+    actions: list[FaultAction] = []
+    for _ in range(80):
+        shuffled = block + [FaultAction(Fault.ok)] * (25 - len(block))
+        rng.shuffle(shuffled)
+        actions += shuffled
+    return FaultPlan(decide=lambda body, n: actions[n % len(actions)])
+
+
+def test_a_batch_run_rides_out_transient_faults(engine, library, tmp_path) -> None:
+    """Issue 13 item 7: 8 % 500s, 4 % 429s and 4 % cut streams, 48 conversations, one run,
+    a target with the client defaults (as `workbench bot add` makes it): all finish."""
+    plan = seeded_fault_plan(13, per_25={Fault.server_error: 2, Fault.rate_limit: 1,
+                                         Fault.cut_stream: 1})  # 8 %, 4 %, 4 %
+    app = FaultyChatApp(plan=plan, latency=Latency(first_chunk_ms=2))
+    with RunningServer(app) as server:
+        add_target(engine=engine, name="flaky", kind=BotKind.openai, base_url=server.base_url,
+                   model="reference-v1", prompt="Je bent behulpzaam.", label="v1")
+        run_id = create_run(engine=engine, library=library, bot_name="flaky", repeat=2,
+                            concurrency=8)
+        summary = asyncio.run(execute_run(engine=engine, run_id=run_id, library=library,
+                                          runs_dir=tmp_path))
+        requests = app.recorded()
+    faults = Counter(r.fault for r in requests)
+    retries = len(requests) - summary.replies  # every request beyond one per stored reply
+    print(f"\n{summary.finished}/{summary.conversations} finished, {summary.failed} failed "
+          f"{summary.errors}; {summary.replies} replies in {len(requests)} requests "
+          f"({retries} retries); faults served {dict(faults)}")
+    assert summary.conversations == 48
+    assert faults[Fault.cut_stream] and faults[Fault.server_error] and faults[Fault.rate_limit]
+    assert summary.failed == 0 and summary.finished == 48, summary.errors
+    assert retries == sum(faults[f] for f in (Fault.cut_stream, Fault.server_error,
+                                               Fault.rate_limit))

@@ -8,22 +8,27 @@ from typing import Any
 
 from workbench.bots.base import (
     AsyncReplyStream,
-    AuthFailed,
     Bot,
-    BotError,
-    BotTimeout,
-    ConnectionRefused,
-    MalformedResponse,
     Provenance,
-    RateLimited,
     ReplyRequest,
     ReplyResult,
     ReplyStream,
+)
+from workbench.bots.errors import (
+    AuthFailed,
+    BotError,
+    BotTimeout,
+    ConnectionRefused,
+    ContextOverflow,
+    DeadlineExceeded,
+    MalformedResponse,
+    RateLimited,
     RequestRejected,
     ServerError,
     StreamCut,
 )
 from workbench.bots.openai_compat import OpenAICompatBot
+from workbench.bots.policy import RetryPolicy
 from workbench.bots.reference import BASELINE_LABEL, ReferenceBot
 from workbench.domain.enums import BotKind
 
@@ -35,6 +40,8 @@ __all__ = [
     "BotError",
     "BotTimeout",
     "ConnectionRefused",
+    "ContextOverflow",
+    "DeadlineExceeded",
     "MalformedResponse",
     "OpenAICompatBot",
     "Provenance",
@@ -44,6 +51,7 @@ __all__ = [
     "ReplyResult",
     "ReplyStream",
     "RequestRejected",
+    "RetryPolicy",
     "ServerError",
     "StreamCut",
     "make_bot",

@@ -1,19 +1,37 @@
-"""The bot contract: request/result types, the `Bot` protocol, its errors and a shared base class.
+"""The bot contract: request/result types, the `Bot` protocol and a shared base class.
 
-Implementations only produce text chunks (`_iter_chunks`, optionally `_aiter_chunks`); timing,
-assembly, provenance and the sync/async/complete variants live here once.
+Implementations only produce the text chunks of one attempt (`_iter_chunks`, optionally
+`_aiter_chunks`); retries (policy.py), timing, assembly, provenance and the sync/async/complete
+variants live here once. The errors live in errors.py and are importable from here as well.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from workbench.domain.enums import BotErrorKind, BotKind, TurnRole
+from workbench.bots.errors import (
+    AuthFailed,
+    BotError,
+    BotTimeout,
+    ConnectionRefused,
+    ContextOverflow,
+    DeadlineExceeded,
+    MalformedResponse,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+    StreamCut,
+)
+from workbench.bots.policy import RetryPolicy
+from workbench.domain.enums import BotKind, TurnRole
+
+logger = logging.getLogger(__name__)
 
 _WORD_CHUNK = re.compile(r"\S+\s*|\s+")
 _CHAT_ROLES = frozenset({TurnRole.user.value, TurnRole.assistant.value})
@@ -47,7 +65,11 @@ class ReplyRequest:
 
 @dataclass(frozen=True)
 class Provenance:
-    """How a reply came about, stored with every bot turn so that results can be traced."""
+    """How a reply came about, stored with every bot turn so that results can be traced.
+
+    After retries, the latencies count from the first request, waits included: they are what
+    the reply cost, not what its last attempt did.
+    """
 
     bot_kind: str
     model: str
@@ -57,6 +79,13 @@ class Provenance:
     latency_total_ms: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    attempts: int = 1  # requests it took: 1 + the failed attempts that were retried
+    finish_reason: str | None = None  # as the server said; None for bots without one
+
+    @property
+    def truncated(self) -> bool:
+        """The server stopped the reply at a length limit (`max_tokens`, or a full context)."""
+        return self.finish_reason == "length"
 
 
 @dataclass(frozen=True)
@@ -65,102 +94,29 @@ class ReplyResult:
     provenance: Provenance
 
 
-class BotError(Exception):
-    """A bot could not deliver a (complete) reply.
-
-    `kind` is what the UI and the batch runner switch on; `retryable` says whether asking again
-    may help; `partial_text` holds what arrived before a stream broke off (else ""). Messages are
-    English and meant for logs and facilitators; the UI should translate `kind`.
-    """
-
-    kind: ClassVar[BotErrorKind]
-    default_retryable: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        partial_text: str = "",
-        status_code: int | None = None,
-        retry_after_s: float | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.partial_text = partial_text
-        self.status_code = status_code
-        self.retry_after_s = retry_after_s
-        self.retryable = self.default_retryable if retryable is None else retryable
-        self.attempts = 1  # how many requests were made before giving up
-
-    def __str__(self) -> str:
-        suffix = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
-        return self.message + suffix
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(kind={self.kind.value!r}, message={self.message!r})"
-
-
-class BotTimeout(BotError):
-    kind = BotErrorKind.timeout
-
-
-class RateLimited(BotError):
-    kind = BotErrorKind.rate_limit
-
-
-class ServerError(BotError):
-    kind = BotErrorKind.server_error
-
-
-class RequestRejected(ServerError):
-    """The server refused the request itself (HTTP 400/404/422...): asking again will not help.
-
-    BotErrorKind has no "bad request" member, so this reports as server_error, not retryable.
-    """
-
-    default_retryable = False
-
-
-class MalformedResponse(BotError):
-    kind = BotErrorKind.malformed
-    default_retryable = False
-
-
-class StreamCut(BotError):
-    kind = BotErrorKind.stream_cut
-
-
-class ConnectionRefused(BotError):
-    kind = BotErrorKind.connection_refused
-
-
-class AuthFailed(BotError):
-    kind = BotErrorKind.auth
-    default_retryable = False
-
-
 @dataclass
 class StreamMeta:
-    """What an implementation learns while streaming (token usage), read when the stream ends."""
+    """What an implementation learns while streaming one attempt, read when the stream ends."""
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-
-
-# Called once the chunks are exhausted: (text, first-token ms, total ms) -> result.
-Finisher = Callable[[str, float | None, float], ReplyResult]
+    finish_reason: str | None = None
 
 
 @dataclass
 class _Recorder:
-    """Bookkeeping shared by the sync and async streams: clock, text so far, result."""
+    """Bookkeeping shared by the sync and async streams: clock, attempts, text so far, result."""
 
-    finish: Finisher
+    finish: Callable[[_Recorder], ReplyResult]
+    retry: RetryPolicy
+    whole_reply: bool  # True: nobody sees the chunks before the reply is complete
+    label: str  # names the bot in log lines
     parts: list[str] = field(default_factory=list)
     started: float | None = None
     first_token_ms: float | None = None
     result: ReplyResult | None = None
+    attempts: int = 1
+    meta: StreamMeta = field(default_factory=StreamMeta)
 
     def start(self) -> None:
         # The clock starts at the first pull, not at construction: generators are lazy and
@@ -168,21 +124,54 @@ class _Recorder:
         if self.started is None:
             self.started = time.perf_counter()
 
-    def _elapsed_ms(self) -> float:
+    def elapsed_ms(self) -> float:
         assert self.started is not None
         return (time.perf_counter() - self.started) * 1000.0
 
+    def text(self) -> str:
+        return "".join(self.parts)
+
     def add(self, chunk: str) -> None:
         if self.first_token_ms is None:
-            self.first_token_ms = self._elapsed_ms()
+            self.first_token_ms = self.elapsed_ms()
         self.parts.append(chunk)
 
     def done(self) -> None:
-        self.result = self.finish("".join(self.parts), self.first_token_ms, self._elapsed_ms())
+        if self.result is None:
+            self.result = self.finish(self)
 
-    def failed(self, err: BotError) -> None:
+    def wait_before_retry(self, err: BotError) -> float:
+        """Seconds to wait before the next attempt; raises the error to give up with."""
+        text = self.text()
+        delay = self.retry.delay(
+            err, attempt=self.attempts - 1, whole_reply=self.whole_reply, text_shown=bool(text)
+        )
+        if delay is None:
+            raise self._giving_up(err, text)
+        logger.warning(
+            "bot %s attempt %d/%d failed (%s%s), retrying in %.2f s",
+            self.label, self.attempts, self.retry.retries(whole_reply=self.whole_reply) + 1,
+            err.kind.value, f" after {len(text)} characters" if text else "", delay,
+        )  # fmt: skip
+        self.attempts += 1
+        self.parts.clear()  # nobody saw them (else delay would be None): start afresh
+        self.first_token_ms = None
+        self.meta = StreamMeta()
+        return delay
+
+    def _giving_up(self, err: BotError, text: str) -> BotError:
+        if text and err.retryable and not self.whole_reply:
+            # Text has reached the user: a retry would show a different reply after it.
+            cut = StreamCut(
+                f"{err.message}; the reply broke off after {len(text)} characters",
+                status_code=err.status_code,
+            )
+            cut.__cause__ = err
+            err = cut
         if not err.partial_text:
-            err.partial_text = "".join(self.parts)
+            err.partial_text = text
+        err.attempts = self.attempts
+        return err
 
     def get_result(self) -> ReplyResult:
         if self.result is None:
@@ -194,26 +183,32 @@ class ReplyStream(Iterator[str]):
     """Text chunks of one reply; after exhaustion `.result` holds the ReplyResult.
 
     Plain iterator, so `st.write_stream(bot.stream(request))` works. A BotError raised while
-    iterating carries the text received so far in `partial_text`.
+    iterating carries the text received so far in `partial_text`. Failed attempts are retried
+    here, as the bot's RetryPolicy allows.
     """
 
-    def __init__(self, chunks: Iterator[str], finish: Finisher) -> None:
-        self._chunks = chunks
-        self._rec = _Recorder(finish)
+    def __init__(self, attempt: Callable[[StreamMeta], Iterator[str]], rec: _Recorder) -> None:
+        self._attempt = attempt
+        self._chunks: Iterator[str] | None = None
+        self._rec = rec
 
     def __next__(self) -> str:
-        self._rec.start()
+        rec = self._rec
+        rec.start()
         while True:
+            if self._chunks is None:
+                self._chunks = self._attempt(rec.meta)
             try:
                 chunk = next(self._chunks)
             except StopIteration:
-                self._rec.done()
+                rec.done()
                 raise
             except BotError as err:
-                self._rec.failed(err)
-                raise
+                self._chunks = None
+                time.sleep(rec.wait_before_retry(err))
+                continue
             if chunk:
-                self._rec.add(chunk)
+                rec.add(chunk)
                 return chunk
 
     def close(self) -> None:
@@ -234,9 +229,10 @@ class AsyncReplyStream(AsyncIterator[str]):
     the stream returns the stream itself, so callers that treat astream as a coroutine are fine.
     """
 
-    def __init__(self, chunks: AsyncIterator[str], finish: Finisher) -> None:
-        self._chunks = chunks
-        self._rec = _Recorder(finish)
+    def __init__(self, attempt: Callable[[StreamMeta], AsyncIterator[str]], rec: _Recorder) -> None:
+        self._attempt = attempt
+        self._chunks: AsyncIterator[str] | None = None
+        self._rec = rec
 
     def __await__(self) -> Generator[Any, None, AsyncReplyStream]:
         async def itself() -> AsyncReplyStream:
@@ -245,18 +241,22 @@ class AsyncReplyStream(AsyncIterator[str]):
         return itself().__await__()
 
     async def __anext__(self) -> str:
-        self._rec.start()
+        rec = self._rec
+        rec.start()
         while True:
+            if self._chunks is None:
+                self._chunks = self._attempt(rec.meta)
             try:
                 chunk = await anext(self._chunks)
             except StopAsyncIteration:
-                self._rec.done()
+                rec.done()
                 raise
             except BotError as err:
-                self._rec.failed(err)
-                raise
+                self._chunks = None
+                await asyncio.sleep(rec.wait_before_retry(err))
+                continue
             if chunk:
-                self._rec.add(chunk)
+                rec.add(chunk)
                 return chunk
 
     async def aclose(self) -> None:
@@ -293,6 +293,7 @@ class BaseBot:
     kind: ClassVar[BotKind]
     model: str
     parameters: dict[str, Any]
+    retry: RetryPolicy = RetryPolicy.never()
 
     def _iter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> Iterator[str]:
         raise NotImplementedError
@@ -305,38 +306,55 @@ class BaseBot:
     def _provenance_parameters(self, request: ReplyRequest) -> dict[str, Any]:
         return dict(self.parameters)
 
-    def _finisher(self, request: ReplyRequest, meta: StreamMeta) -> Finisher:
-        def finish(text: str, first_token_ms: float | None, total_ms: float) -> ReplyResult:
+    def _recorder(self, request: ReplyRequest, *, whole_reply: bool) -> _Recorder:
+        def finish(rec: _Recorder) -> ReplyResult:
             provenance = Provenance(
                 bot_kind=self.kind.value,
                 model=self.model,
                 parameters=self._provenance_parameters(request),
                 prompt_version_hash=request.prompt_version_hash,
-                latency_first_token_ms=first_token_ms,
-                latency_total_ms=total_ms,
-                prompt_tokens=meta.prompt_tokens,
-                completion_tokens=meta.completion_tokens,
+                latency_first_token_ms=rec.first_token_ms,
+                latency_total_ms=rec.elapsed_ms(),
+                prompt_tokens=rec.meta.prompt_tokens,
+                completion_tokens=rec.meta.completion_tokens,
+                attempts=rec.attempts,
+                finish_reason=rec.meta.finish_reason,
             )
-            return ReplyResult(text=text, provenance=provenance)
+            return ReplyResult(text=rec.text(), provenance=provenance)
 
-        return finish
+        return _Recorder(finish, self.retry, whole_reply, self.model)
+
+    def _reply_stream(self, request: ReplyRequest, *, whole_reply: bool) -> ReplyStream:
+        return ReplyStream(
+            lambda meta: self._iter_chunks(request, meta),
+            self._recorder(request, whole_reply=whole_reply),
+        )
+
+    def _async_reply_stream(self, request: ReplyRequest, *, whole_reply: bool) -> AsyncReplyStream:
+        return AsyncReplyStream(
+            lambda meta: self._aiter_chunks(request, meta),
+            self._recorder(request, whole_reply=whole_reply),
+        )
 
     def stream(self, request: ReplyRequest) -> ReplyStream:
-        meta = StreamMeta()
-        return ReplyStream(self._iter_chunks(request, meta), self._finisher(request, meta))
+        """The reply chunk by chunk, for a person to read as it arrives: once text has been
+        shown, a failure is not retried (`retry.max_retries` covers the failures before)."""
+        return self._reply_stream(request, whole_reply=False)
 
     def astream(self, request: ReplyRequest) -> AsyncReplyStream:
-        meta = StreamMeta()
-        return AsyncReplyStream(self._aiter_chunks(request, meta), self._finisher(request, meta))
+        return self._async_reply_stream(request, whole_reply=False)
 
     def complete(self, request: ReplyRequest) -> ReplyResult:
-        stream = self.stream(request)
+        """The whole reply. Nobody has seen part of it, so a stream cut off halfway is asked
+        again as well (`retry.batch_retries`)."""
+        stream = self._reply_stream(request, whole_reply=True)
         for _ in stream:
             pass
         return stream.result
 
     async def acomplete(self, request: ReplyRequest) -> ReplyResult:
-        stream = self.astream(request)
+        """Async `complete`: what the batch runner and the judge use."""
+        stream = self._async_reply_stream(request, whole_reply=True)
         async for _ in stream:
             pass
         return stream.result
@@ -346,6 +364,14 @@ class BaseBot:
 
     async def aclose(self) -> None:
         """Release the running event loop's connections; call before the loop ends."""
+
+
+__all__ = [
+    "AsyncReplyStream", "AuthFailed", "BaseBot", "Bot", "BotError", "BotTimeout",
+    "ConnectionRefused", "ContextOverflow", "DeadlineExceeded", "MalformedResponse", "Provenance",
+    "RateLimited", "ReplyRequest", "ReplyResult", "ReplyStream", "RequestRejected",
+    "RetryPolicy", "ServerError", "StreamCut", "StreamMeta", "split_words",
+]  # fmt: skip
 
 
 def split_words(text: str) -> list[str]:

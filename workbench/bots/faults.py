@@ -1,8 +1,9 @@
 """A fault-injecting OpenAI-compatible server for tests and benchmarks.
 
 It serves a bot like server.py does, but each request first draws an action from a FaultPlan
-(ok, timeout, 429, 500, garbage, cut stream, missing choices, 401), can be slowed down by a
-Latency, and is recorded for assertions. `refused_base_url()` gives an address where nothing
+(ok, timeout, 429, 500, garbage, cut stream, missing choices, 401, context overflow, a reply
+stopped at its length limit), can be slowed down by a Latency (a trickle of tokens, say), and
+is recorded for assertions. `refused_base_url()` gives an address where nothing
 listens, for "connection refused".
 """
 
@@ -39,6 +40,8 @@ class Fault(StrEnum):
     cut_stream = "cut_stream"  # some chunks, then hang up (or end the body, if `cut_cleanly`)
     missing_choices = "missing_choices"  # valid JSON without "choices"
     unauthorized = "unauthorized"  # 401
+    context_overflow = "context_overflow"  # 400: the prompt exceeds the context, as `dialect` says
+    length = "length"  # `cut_after_chunks` chunks, then finish_reason "length" (max_tokens hit)
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,15 @@ class FaultAction:
     retry_after: str | None = "1"  # rate_limit: the Retry-After header as sent (None: omit)
     status: int = 500  # server_error
     sleep_s: float = 30.0  # timeout
-    cut_after_chunks: int = 3  # cut_stream: text chunks sent before hanging up
+    cut_after_chunks: int = 3  # cut_stream, length: text chunks sent before stopping
     cut_cleanly: bool = False  # cut_stream: end the HTTP body properly, without finish_reason
     send_usage: bool = True  # ok: False leaves out the usage chunk even when asked for
+    dialect: str = "llama.cpp"  # context_overflow: whose error body (see _OVERFLOW_BODIES)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fault", Fault(self.fault))  # accept "timeout" as well
+        if self.dialect not in _OVERFLOW_BODIES:
+            raise ValueError(f"dialect must be one of {sorted(_OVERFLOW_BODIES)}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,26 @@ def _action(value: Fault | FaultAction) -> FaultAction:
 
 _GARBAGE_HTML = b"<html><body><h1>502 Bad Gateway</h1>upstream went away</body></html>"
 
+# HTTP 400 bodies for a prompt longer than the context, as each server words them.
+_OVERFLOW_BODIES: dict[str, dict[str, Any]] = {
+    "llama.cpp": {"error": {
+        "code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 4476, "n_ctx": 4096,
+        "message": "request (4476 tokens) exceeds the available context size (4096 tokens), "
+                   "try increasing it",
+    }},
+    "openai": {"error": {
+        "message": "This model's maximum context length is 4096 tokens. However, your messages "
+                   "resulted in 4476 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded",
+    }},
+    "vllm": {  # vLLM's older flat error object, without the "error" wrapper
+        "object": "error", "type": "BadRequestError", "param": None, "code": 400,
+        "message": "This model's maximum context length is 4096 tokens. However, you requested "
+                   "5076 tokens (4476 in the messages, 600 in the completion). Please reduce the "
+                   "length of the messages or completion.",
+    },
+}  # fmt: skip
+
 
 class FaultyChatApp(ChatApp):
     """ChatApp that records every request and misbehaves according to its plan."""
@@ -180,6 +206,8 @@ class FaultyChatApp(ChatApp):
             http.send_error_json(action.status, "The server had an error", "server_error")
         elif fault is Fault.unauthorized:
             http.send_error_json(401, "Incorrect API key provided", "invalid_api_key")
+        elif fault is Fault.context_overflow:
+            http.send_json(400, _OVERFLOW_BODIES[action.dialect])
         elif fault is Fault.garbage:
             http.send_body(200, _GARBAGE_HTML, "text/html")
         elif fault is Fault.garbage_sse:
@@ -193,10 +221,12 @@ class FaultyChatApp(ChatApp):
 
     def _deliver(self, http: ChatHandler, body: dict[str, Any], action: FaultAction) -> None:
         cut = action.fault is Fault.cut_stream
+        length = action.fault is Fault.length
         shape = ResponseShape(
             first_chunk_delay_s=self.latency.first_chunk_ms / 1000.0,
             chunk_delay_s=self.latency.per_chunk_ms / 1000.0,
             cut_after_chunks=action.cut_after_chunks if cut else None,
+            length_after_chunks=action.cut_after_chunks if length else None,
             cut_cleanly=action.cut_cleanly,
             send_usage=action.send_usage,
         )

@@ -111,7 +111,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         pending = self.__dict__.get("_pending")
         self._flushed_at = time.monotonic()
         if pending:
-            self._pending = []
+            self._pending: list[bytes] = []
             self.wfile.write(b"".join(pending))
 
     def send_body(

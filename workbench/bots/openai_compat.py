@@ -1,15 +1,15 @@
 """A bot backed by any OpenAI-compatible chat completions server (OpenAI, Azure /openai/v1/, vLLM,
-Ollama, LM Studio), streaming, with explicit timeouts, retries and error mapping.
+Ollama, LM Studio, llama.cpp), streaming, with explicit timeouts (each read, and a deadline for
+each request as a whole) and error mapping (failures.py).
 
-The openai client's own retries are switched off (`max_retries=0`): retrying here keeps the policy
-visible and testable, and lets us refuse to retry once text has reached the user.
+The openai client's own retries are switched off (`max_retries=0`): the workbench's RetryPolicy
+(policy.py, applied in base.py) keeps the rule visible and testable, and refuses to retry once
+text has reached the user.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
 import time
 import weakref
@@ -19,26 +19,23 @@ from typing import Any, Self
 import httpx
 import openai
 
-from workbench.bots.base import (
+from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
+from workbench.bots.errors import (
     AuthFailed,
-    BaseBot,
     BotError,
-    BotTimeout,
-    ConnectionRefused,
+    DeadlineExceeded,
     MalformedResponse,
-    RateLimited,
-    ReplyRequest,
-    RequestRejected,
-    ServerError,
     StreamCut,
-    StreamMeta,
 )
-from workbench.bots.wire import parse_retry_after, tls_context
+from workbench.bots.failures import classify
+from workbench.bots.policy import RetryPolicy
+from workbench.bots.wire import tls_context
 from workbench.domain.enums import BotKind
 
-logger = logging.getLogger(__name__)
-
 LOCAL_DUMMY_KEY = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore the key
+# Long enough for a 600-token reply from a small model on a CPU (~5 tokens/s); short enough that
+# a reply generating until the context is full (4.5 minutes seen on llama.cpp) is stopped.
+DEFAULT_DEADLINE_S = 120.0
 
 # Parameters go into the request body as given (temperature, top_k for vLLM...); these the
 # bot sets itself.
@@ -59,9 +56,15 @@ class _Secret:
 
 
 class _ChunkReader:
-    """Checks the chunks of one streamed completion and pulls out text and usage."""
+    """Checks the chunks of one streamed completion and pulls out text, usage and why it ended.
 
-    def __init__(self) -> None:
+    Also keeps the attempt's deadline: the per-read timeout never trips on a server that sends
+    a token every second, so the time since the request was sent is checked at every chunk.
+    """
+
+    def __init__(self, deadline_s: float | None) -> None:
+        self.started = time.monotonic()
+        self.deadline_s = deadline_s
         self.chunks = 0
         self.text_chars = 0
         self.finish_reason: str | None = None
@@ -72,6 +75,11 @@ class _ChunkReader:
         # Chunks arrive as plain JSON objects (see _post_stream): reading dicts directly is
         # several times cheaper than the client's typed models, per chunk, for every token.
         self.chunks += 1
+        if self.deadline_s is not None and time.monotonic() - self.started > self.deadline_s:
+            raise DeadlineExceeded(
+                f"was still sending the reply after the {self.deadline_s:g} s deadline "
+                f"({self.text_chars} characters so far)"
+            )
         if not isinstance(chunk, dict):
             raise MalformedResponse(f"sent a stream chunk that is not JSON: {_short(chunk)}")
         usage = chunk.get("usage")
@@ -103,6 +111,7 @@ class _ChunkReader:
             raise StreamCut("ended the stream without a finish_reason")
         meta.prompt_tokens = self.prompt_tokens
         meta.completion_tokens = self.completion_tokens
+        meta.finish_reason = self.finish_reason
 
 
 def _int_or_none(value: object) -> int | None:
@@ -128,30 +137,37 @@ class OpenAICompatBot(BaseBot):
         api_key_env: str | None = None,
         timeout_s: float = 60.0,
         connect_timeout_s: float = 5.0,
+        deadline_s: float | None = DEFAULT_DEADLINE_S,
         max_retries: int = 2,
+        batch_retries: int = 5,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 20.0,
         max_retry_after_s: float = 60.0,
     ) -> None:
-        """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect.
+        """`timeout_s` bounds each wait for data (read), `connect_timeout_s` the TCP connect,
+        `deadline_s` one attempt from sending the request to its last chunk (None: no limit).
+        The deadline is checked as chunks arrive, so a silent server is caught by `timeout_s`
+        instead: an attempt ends within `deadline_s + timeout_s` whatever the server does.
 
-        Failures before the first text chunk are retried `max_retries` times, waiting
-        `backoff_base_s * 2**attempt` (capped at `backoff_max_s`) or the server's Retry-After if
-        longer; a Retry-After above `max_retry_after_s` is not waited for.
+        Retries follow `self.retry` (a RetryPolicy, see policy.py): `max_retries` for a
+        streamed reply before its first text, `batch_retries` for a whole reply (`complete`,
+        `acomplete`), also after a cut stream; waits back off from `backoff_base_s` up to
+        `backoff_max_s`, or follow the server's Retry-After up to `max_retry_after_s`.
         """
         self.parameters = dict(parameters or {})
         clash = _RESERVED_PARAMETERS & self.parameters.keys()
         if clash:
             raise ValueError(f"parameters may not set {sorted(clash)}; the bot sets them itself")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        if deadline_s is not None and deadline_s <= 0:
+            raise ValueError("deadline_s must be > 0 (or None for no deadline)")
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
-        self.max_retry_after_s = max_retry_after_s
+        self.deadline_s = deadline_s
+        self.retry = RetryPolicy(
+            max_retries=max_retries, batch_retries=batch_retries, backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s, max_retry_after_s=max_retry_after_s,
+        )  # fmt: skip
         self._key = _Secret(self._read_key(api_key_env))
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(
@@ -196,8 +212,9 @@ class OpenAICompatBot(BaseBot):
         if client is None:
             client = openai.AsyncOpenAI(
                 **self._client_options(),
-                http_client=openai.DefaultAioHttpClient(timeout=self._timeout,
-                                                        verify=tls_context()),
+                http_client=openai.DefaultAioHttpClient(
+                    timeout=self._timeout, verify=tls_context()
+                ),
             )
             self._async_clients[loop] = client
         return client
@@ -243,79 +260,44 @@ class OpenAICompatBot(BaseBot):
     # keeps everything else of the client (base URL, auth headers, timeouts, error classes,
     # SSE parsing and in-stream error events) and hands us each chunk as parsed JSON.
     def _iter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> Iterator[str]:
-        body = self._body(request)
-        attempt = 0
-        while True:
-            reader = _ChunkReader()
-            try:
-                stream = self._client.post(
-                    "/chat/completions", body=body, cast_to=object, stream=True,
-                    stream_cls=openai.Stream[object],
-                )
-                with stream:
-                    for chunk in stream:
-                        if text := reader.feed(chunk):
-                            yield text
-                reader.finish(meta)
-                return
-            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
-                time.sleep(self._after_failure(exc, reader, attempt))
-            attempt += 1
+        # One attempt; retrying is the base class's job (RetryPolicy).
+        reader = _ChunkReader(self.deadline_s)
+        try:
+            stream = self._client.post(
+                "/chat/completions",
+                body=self._body(request),
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.Stream[object],
+            )
+            with stream:
+                for chunk in stream:
+                    if text := reader.feed(chunk):
+                        yield text
+            reader.finish(meta)
+        except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
+            raise self._to_bot_error(exc) from _cause(exc)
 
     async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
-        body = self._body(request)
-        client = self._async_client()
-        attempt = 0
-        while True:
-            reader = _ChunkReader()
-            try:
-                stream = await client.post(
-                    "/chat/completions", body=body, cast_to=object, stream=True,
-                    stream_cls=openai.AsyncStream[object],
-                )
-                async with stream:
-                    async for chunk in stream:
-                        if text := reader.feed(chunk):
-                            yield text
-                reader.finish(meta)
-                return
-            except Exception as exc:  # narrowed by _after_failure, which re-raises the unknown
-                await asyncio.sleep(self._after_failure(exc, reader, attempt))
-            attempt += 1
-
-    def _after_failure(self, exc: Exception, reader: _ChunkReader, attempt: int) -> float:
-        """Seconds to wait before the next attempt, or raise the BotError to give up with."""
-        err = self._to_bot_error(exc)
-        if reader.text_chars:
-            # Text has reached the user: a retry would show a different reply after it.
-            raise StreamCut(
-                f"{err.message}; the reply broke off after {reader.text_chars} characters",
-                status_code=err.status_code,
-            ) from exc
-        delay = self._retry_delay(err, attempt)
-        if delay is None:
-            err.attempts = attempt + 1
-            if err is exc:
-                raise err
-            raise err from exc
-        logger.warning(
-            "bot %s attempt %d/%d failed (%s), retrying in %.2f s",
-            self.model, attempt + 1, self.max_retries + 1, err.kind.value, delay,
-        )  # fmt: skip
-        return delay
-
-    def _retry_delay(self, err: BotError, attempt: int) -> float | None:
-        if not err.retryable or attempt >= self.max_retries:
-            return None
-        backoff = min(self.backoff_base_s * 2.0**attempt, self.backoff_max_s)
-        if err.retry_after_s is None:
-            return backoff
-        if err.retry_after_s > self.max_retry_after_s:
-            return None  # e.g. a daily quota: waiting here would only freeze the session
-        return max(err.retry_after_s, backoff)
+        reader = _ChunkReader(self.deadline_s)
+        try:
+            stream = await self._async_client().post(
+                "/chat/completions",
+                body=self._body(request),
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            async with stream:
+                async for chunk in stream:
+                    if text := reader.feed(chunk):
+                        yield text
+            reader.finish(meta)
+        except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
+            raise self._to_bot_error(exc) from _cause(exc)
 
     def _to_bot_error(self, exc: Exception) -> BotError:
-        err = _classify(exc, where=f"the model server at {self.base_url}")
+        err = classify(exc, where=f"the model server at {self.base_url}")
         if err is None:
             raise exc  # a bug, not a bot failure: let it surface unchanged
         key = self._key.reveal()
@@ -325,57 +307,6 @@ class OpenAICompatBot(BaseBot):
         return err
 
 
-def _classify(exc: Exception, *, where: str) -> BotError | None:
-    """Map an exception from the openai client or httpx to a BotError (None if unknown)."""
-    if isinstance(exc, BotError):  # raised by _ChunkReader, which does not know the server
-        exc.message = f"{where} {exc.message}"
-        exc.args = (exc.message,)
-        return exc
-    if isinstance(exc, openai.APIStatusError):
-        return _from_status(exc, where)
-    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
-        return MalformedResponse(f"{where} sent a response that is not valid JSON/SSE: {exc}")
-    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
-    if isinstance(exc, openai.APITimeoutError) or isinstance(cause, httpx.TimeoutException):
-        return BotTimeout(f"{where} did not answer in time ({type(cause).__name__})")
-    if isinstance(cause, httpx.ConnectError):
-        return ConnectionRefused(f"could not connect to {where} ({cause}); is it running?")
-    if isinstance(cause, httpx.TransportError) or isinstance(exc, openai.APIConnectionError):
-        return StreamCut(f"{where} dropped the connection ({type(cause).__name__}: {cause})")
-    if isinstance(exc, openai.APIError):  # an {"error": ...} event inside the stream
-        return ServerError(f"{where} reported an error mid-stream: {exc.message}")
-    return None
-
-
-def _from_status(exc: openai.APIStatusError, where: str) -> BotError:
-    status = exc.status_code
-    detail = _error_detail(exc)
-    if status in (401, 403):
-        return AuthFailed(
-            f"{where} refused the credentials (HTTP {status}): {detail}", status_code=status
-        )
-    if status == 429:
-        retry_after = parse_retry_after(exc.response.headers)
-        hint = "" if retry_after is None else f", retry after {retry_after:g} s"
-        return RateLimited(
-            f"{where} is rate limiting requests (HTTP 429{hint}): {detail}",
-            status_code=status,
-            retry_after_s=retry_after,
-        )
-    if status == 408:
-        return BotTimeout(f"{where} timed out the request (HTTP 408)", status_code=status)
-    if status >= 500:
-        return ServerError(f"{where} failed (HTTP {status}): {detail}", status_code=status)
-    return RequestRejected(
-        f"{where} rejected the request (HTTP {status}): {detail}", status_code=status
-    )
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:300]
-    return exc.response.text[:300] if exc.response is not None else str(exc)[:300]
+def _cause(exc: Exception) -> BaseException | None:
+    # Our own BotErrors (from the chunk reader) are re-raised as they are: no cause of their own.
+    return None if isinstance(exc, BotError) else exc

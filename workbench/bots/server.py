@@ -1,7 +1,8 @@
 """A minimal OpenAI-compatible HTTP server that serves any bot (the reference bot by default).
 
 Endpoints: `POST /v1/chat/completions` (plain JSON, or SSE with `"stream": true`, with a usage chunk
-when `stream_options.include_usage` is set) and `GET /v1/models`. Built on the stdlib
+when `stream_options.include_usage` is set; `max_tokens` stops the reply with finish_reason
+"length", a chunk standing in for a token) and `GET /v1/models`. Built on the stdlib
 ThreadingHTTPServer: a thread per connection holds 32+ concurrent streams easily (they mostly
 wait), bots stay plain sync code, and faults.py gets the raw socket it needs to cut a stream.
 """
@@ -36,6 +37,8 @@ class ResponseShape:
     chunk_delay_s: float = 0.0
     cut_after_chunks: int | None = None  # None: deliver everything
     cut_cleanly: bool = False  # end the HTTP body properly, but without finish_reason/[DONE]
+    # Stop after this many chunks with finish_reason "length", as at max_tokens or a full context
+    length_after_chunks: int | None = None
     send_usage: bool = True  # as asked by stream_options; False acts like a server without usage
 
 
@@ -69,6 +72,17 @@ def _text_of(content: object) -> str:
     if content is None:
         return ""
     raise ValueError("message content must be a string or a list of parts")
+
+
+def _length_limit(body: dict[str, Any], shape: ResponseShape) -> int | None:
+    """Chunks to send before finishing with "length": the request's max_tokens or the shape's."""
+    limits = [
+        value
+        for value in (body.get("max_tokens"), body.get("max_completion_tokens"),
+                      shape.length_after_chunks)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    ]  # fmt: skip
+    return min(limits) if limits else None
 
 
 def _words(text: str) -> int:
@@ -112,8 +126,10 @@ class ChatApp:
         chunks: Iterator[str],
         shape: ResponseShape,
     ) -> None:
+        limit = _length_limit(body, shape)
         try:
-            text = "".join(chunks)
+            text = "".join(chunks if limit is None else itertools.islice(chunks, limit))
+            finish_reason = "stop" if limit is None or next(chunks, None) is None else "length"
         except BotError as err:
             http.send_error_json(502, str(err), err.kind.value)
             return
@@ -128,7 +144,7 @@ class ChatApp:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": finish_reason,
                 }
             ],
             "usage": self._usage(request, text),
@@ -174,8 +190,13 @@ class ChatApp:
             return
         parts: list[str] = []
         rest = chunks if first is None else itertools.chain([first], chunks)
+        limit = _length_limit(body, shape)
+        finish_reason = "stop"
         try:
             for index, chunk in enumerate(rest):
+                if limit is not None and index >= limit:
+                    finish_reason = "length"
+                    break
                 if shape.cut_after_chunks is not None and index >= shape.cut_after_chunks:
                     if shape.cut_cleanly:
                         http.end_stream()
@@ -190,7 +211,7 @@ class ChatApp:
             http.send_event({"error": {"message": str(err), "type": err.kind.value}})
             http.end_stream()
             return
-        http.send_event(event({}, "stop"))
+        http.send_event(event({}, finish_reason))
         if shape.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             usage = self._usage(request, "".join(parts))
             http.send_event({**event({}), "choices": [], "usage": usage})

@@ -122,6 +122,8 @@ class BotErrorKind(StrEnum):
     stream_cut = "stream_cut"
     connection_refused = "connection_refused"
     auth = "auth"
+    rejected = "rejected"  # the server refused the request itself (HTTP 400/404/422...)
+    context_overflow = "context_overflow"  # the conversation no longer fits the model's context
 
 
 class RatingStatus(StrEnum):
