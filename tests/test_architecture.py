@@ -67,7 +67,8 @@ def test_every_context_names_its_public_members_in_all() -> None:
                              "accounts"}
     for name in CONTEXTS:
         module = importlib.import_module(f"workbench.services.{name}")
-        public = sorted((m for m in vars(module) if not m.startswith("_")), key=str.casefold)
+        public = sorted((m for m in vars(module) if not m.startswith("_")),
+                        key=lambda n: (n.casefold(), n))
         assert module.__all__ == public, name
         for member in module.__all__:
             assert getattr(module, member) is not None, (name, member)

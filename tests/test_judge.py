@@ -92,7 +92,7 @@ def make_run(engine, library, tmp_path: Path, server: RunningServer) -> str:  # 
     """The judge target on `server`, and a run of SCENARIO to judge."""
     add_target(engine=engine, name="judge", kind=BotKind.openai, base_url=server.base_url,
                model="judge-model", prompt="-", label="v1",
-               parameters={"max_retries": 0, "timeout_s": 5})
+               parameters={"max_retries": 0, "batch_retries": 0, "timeout_s": 5})
     return reference_run(engine, library, tmp_path, SCENARIO)
 
 

@@ -135,9 +135,14 @@ def run(
     except NotFound as exc:
         _fail(str(exc))
     err.print(f"{summary.finished}/{summary.conversations} conversations finished, "
-              f"{summary.replies} replies, {summary.failed} failed "
+              f"{summary.replies} replies ({summary.retries} retries, "
+              f"{summary.truncated_replies} cut off at max_tokens), {summary.failed} failed "
               f"{summary.errors or ''} in {summary.duration_s:.1f} s → {summary.out_dir}")
     typer.echo(summary.run_id)
+    if summary.failed:
+        err.print(f"[red]error:[/red] {summary.failed} of {summary.conversations} conversations "
+                  f"failed; `workbench run --resume {summary.run_id}` retries them")
+        raise typer.Exit(1)
 
 
 @import_app.command("transcripts")

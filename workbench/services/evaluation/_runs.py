@@ -56,6 +56,8 @@ class RunSummary:
     replies: int
     errors: dict[str, int]
     duration_s: float
+    retries: int = 0  # requests beyond one per reply, over every session of the run
+    truncated_replies: int = 0  # replies the server stopped at max_tokens or a full context
 
 
 def new_run_id() -> str:
@@ -139,6 +141,7 @@ async def execute_run(
     writer_task = asyncio.create_task(writer.serve())
     sem = asyncio.Semaphore(limit)
     errors: dict[str, int] = {}
+    tally = {"retries": 0, "truncated_replies": 0}
     done_count = total - len(jobs)
     if progress:
         progress("start", done_count, total)
@@ -163,6 +166,7 @@ async def execute_run(
                     result = await bot.acomplete(request)
             except BotError as err:
                 errors[str(err.kind)] = errors.get(str(err.kind), 0) + 1
+                tally["retries"] += err.attempts - 1
                 if committed is not None:
                     await committed
                 await writer.store(job.conversation_id,
@@ -171,6 +175,8 @@ async def execute_run(
                 committed = None
                 status = ConversationStatus.failed
                 break
+            tally["retries"] += result.provenance.attempts - 1
+            tally["truncated_replies"] += result.provenance.truncated
             msgs.append({"role": "assistant", "content": result.text})
             last = i == len(job.turns) - 1
             if committed is not None:
@@ -196,11 +202,11 @@ async def execute_run(
         if aclose is not None:  # release this loop's pooled connections before it ends
             await aclose()
     return finish_run(engine=engine, run_id=run_id, runs_dir=runs_dir, errors=errors,
-                      duration_s=time.perf_counter() - started)
+                      duration_s=time.perf_counter() - started, tally=tally)
 
 
 def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[str, int],
-               duration_s: float) -> RunSummary:
+               duration_s: float, tally: dict[str, int] | None = None) -> RunSummary:
     """Write transcripts.jsonl and manifest.json from the database and close the run."""
     out = runs_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
@@ -225,6 +231,9 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
         all_errors = dict(previous.get("errors", {}))
         for k, v in errors.items():
             all_errors[k] = all_errors.get(k, 0) + v
+        # Attempts are not stored per turn: the manifest sums them over the run's sessions.
+        tallies = {k: previous.get(k, 0) + (tally or {}).get(k, 0)
+                   for k in ("retries", "truncated_replies")}
         manifest = {
             "run_id": run_id, "workbench_version": __version__,
             "bot_target": {"name": target.name, "kind": str(target.kind),
@@ -233,7 +242,7 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
             "prompt_version": {"id": pv.id, "label": pv.label, "sha256": pv.sha256},
             "scenarios": {snap.scenario_id: snap.sha256 for _, snap in rows},
             "repeat": run.repeat, "concurrency": run.concurrency,
-            "counts": counts, "errors": all_errors,
+            "counts": counts, "errors": all_errors, **tallies,
             "started_at": run.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "sessions": [*previous.get("sessions", []), {"duration_s": round(duration_s, 3)}],
@@ -245,7 +254,7 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
     _atomic_write(out / "transcripts.jsonl", "\n".join(lines) + ("\n" if lines else ""))
     _atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return RunSummary(run_id, out, counts["conversations"], counts["finished"], counts["failed"],
-                      counts["replies"], all_errors, duration_s)
+                      counts["replies"], all_errors, duration_s, **tallies)
 
 
 def _transcript_line(conv: Conversation, snap: ScenarioSnapshot, turns: list[Turn]

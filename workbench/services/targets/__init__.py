@@ -3,6 +3,7 @@ target (the offline reference target exists from the first call).
 """
 
 from workbench.services.targets._targets import (
+    DEFAULT_MAX_TOKENS,
     REFERENCE_TARGET,
     BotSetupError,
     TargetView,
@@ -20,6 +21,7 @@ __all__ = [
     "add_target",
     "bot_for",
     "BotSetupError",
+    "DEFAULT_MAX_TOKENS",
     "default_prompt",
     "ensure_reference_target",
     "list_targets",

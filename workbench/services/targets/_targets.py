@@ -16,8 +16,13 @@ from workbench.storage.db import session_scope
 from workbench.storage.tables import BotTarget, PromptVersion
 
 REFERENCE_TARGET = "reference"
-CLIENT_SETTINGS = frozenset({"timeout_s", "connect_timeout_s", "max_retries", "backoff_base_s",
-                             "backoff_max_s", "max_retry_after_s"})
+CLIENT_SETTINGS = frozenset({"timeout_s", "connect_timeout_s", "deadline_s", "max_retries",
+                             "batch_retries", "backoff_base_s", "backoff_max_s",
+                             "max_retry_after_s"})
+# New openai targets cap a reply at this many tokens unless told otherwise: a small model can
+# otherwise generate until its context is full. Targets made before keep what they have (the
+# adapter's deadline_s still stops a runaway reply for them).
+DEFAULT_MAX_TOKENS = 600
 
 
 def default_prompt() -> str:
@@ -75,9 +80,12 @@ def add_target(
             pass
         else:
             raise BotSetupError(f"a bot target named '{name}' exists already")
+        params = dict(parameters or {})
+        if kind == BotKind.openai and not params.keys() & {"max_tokens", "max_completion_tokens"}:
+            params["max_tokens"] = DEFAULT_MAX_TOKENS
         target = repo.create_bot_target(
             session=s, name=name, kind=kind, base_url=base_url, model=model,
-            api_key_env=api_key_env, parameters=parameters or {},
+            api_key_env=api_key_env, parameters=params,
         )
         repo.set_prompt(session=s, target=target, content=prompt, label=label)
         repo.audit(session=s, action="bot.add", entity="bot_target", entity_id=target.id,
