@@ -151,3 +151,17 @@ def test_services_build_no_sql() -> None:
                         and owner.id in ("sa", "sqlalchemy", "sqlmodel"):
                     problems.append(f"{rel}:{node.lineno}: {owner.id}.{attr}()")
     assert problems == []
+
+
+def test_one_translation_catalogue() -> None:
+    """Text people read lives in workbench/i18n/*.yaml only: no module keeps its own
+    {"nl": ..., "en": ...} table (the figures, the report and the reference bot did)."""
+    problems = []
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.Dict):
+                keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+                if {"nl", "en"} <= keys:
+                    problems.append(f"{path.relative_to(PKG)}:{node.lineno}")
+    assert problems == []
+    assert not (PKG / "ui" / "i18n").is_dir()

@@ -233,7 +233,7 @@ def test_empty_or_not_a_mapping(tmp_path: Path, text: str, message: str) -> None
 
 
 SHIPPED = sorted([*ROOT.glob("scenarios/*.yaml"), *ROOT.glob("rubrics/*.yaml"),
-                  *ROOT.glob("workbench/ui/i18n/*.yaml"), ROOT / "workbench" / "readiness.yaml"])
+                  *ROOT.glob("workbench/i18n/*.yaml"), ROOT / "workbench" / "readiness.yaml"])
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))

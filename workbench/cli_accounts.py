@@ -30,8 +30,8 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _message(exc: Exception) -> str:
+    from workbench.i18n import translate
     from workbench.services.errors import UserError
-    from workbench.ui.i18n import translate
 
     if isinstance(exc, UserError):
         return translate(exc.key, "en", **exc.fmt)

@@ -29,21 +29,13 @@ import yaml
 
 from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta, split_words
 from workbench.domain.enums import BotKind, TurnRole
+from workbench.i18n import LANGUAGES, translate
 
 MODEL_NAME = "reference-v1"
 
-BASELINE_LABEL: dict[str, str] = {
-    "nl": (
-        "Referentiebot: een eenvoudige, vaste basislijn zonder taalmodel. Hij herkent trefwoorden "
-        "en kiest uit vooraf geschreven antwoorden, zodat een trainingsdag ook zonder internet "
-        "werkt. Zijn antwoorden laten niet zien wat een goede chatbot kan."
-    ),
-    "en": (
-        "Reference bot: a simple, fixed baseline without a language model. It recognises "
-        "keywords and picks from pre-written replies, so a training day also works offline. "
-        "Its replies do not show what a good chatbot can do."
-    ),
-}
+# The notice that this bot is an offline baseline, in the one catalogue (i18n/bots.yaml).
+BASELINE_LABEL: dict[str, str] = {lang: translate("bots.baseline_label", lang)
+                                  for lang in LANGUAGES}
 
 STYLES = ("kort", "standaard", "uitgebreid")
 _STYLE_ALIASES = {"short": "kort", "standard": "standaard", "long": "uitgebreid"}

@@ -1,5 +1,5 @@
 """Plotly figures of the dashboard, drawn from a `Dashboard` (no queries), shared by the page
-and the static report so both show the same thing. Texts in Dutch (default) or English."""
+and the static report so both show the same thing. Texts from the catalogue, Dutch or English."""
 
 from __future__ import annotations
 
@@ -9,72 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from workbench.i18n import catalogue, translate
 from workbench.services.dashboard._dashboard import Dashboard
 
 Lang = str  # "nl" | "en"
-
-TEXT: dict[str, dict[str, str]] = {
-    "score_by_pv": {"nl": "Gemiddelde score per promptversie (95%-interval)",
-                    "en": "Mean score per prompt version (95% interval)"},
-    "unsafe_by_pv": {"nl": "Aandeel onveilige antwoorden per promptversie (Wilson 95%)",
-                     "en": "Share of unsafe replies per prompt version (Wilson 95%)"},
-    "score_by_day": {"nl": "Gemiddelde score per trainingsdag (95%-interval)",
-                     "en": "Mean score per training day (95% interval)"},
-    "unsafe_by_day": {"nl": "Aandeel onveilige antwoorden per trainingsdag (Wilson 95%)",
-                      "en": "Share of unsafe replies per training day (Wilson 95%)"},
-    "by_risk_level": {"nl": "Per risiconiveau", "en": "By risk level"},
-    "by_violence_form": {"nl": "Per vorm van geweld", "en": "By form of violence"},
-    "by_writer": {"nl": "Per schrijver", "en": "By writer"},
-    "heatmap": {"nl": "Gemiddelde per criterium en scenario (1–5)",
-                "en": "Mean per criterion and scenario (1–5)"},
-    "agreement": {"nl": "Overeenstemming tussen beoordelaars (Krippendorffs α, 95%-interval)",
-                  "en": "Agreement between raters (Krippendorff's α, 95% interval)"},
-    "coverage": {"nl": "Dekking: beoordeelde antwoorden per categorie",
-                 "en": "Coverage: scored replies per category"},
-    "mean_score": {"nl": "gemiddelde score (1–5)", "en": "mean score (1–5)"},
-    "unsafe_share": {"nl": "aandeel onveilig", "en": "share unsafe"},
-    "replies": {"nl": "beoordeelde antwoorden", "en": "scored replies"},
-    "minimum": {"nl": "minimum", "en": "minimum"},
-    "no_data": {"nl": "Nog geen gegevens voor deze selectie",
-                "en": "No data for this selection yet"},
-    "all": {"nl": "alle beoordelaars", "en": "all raters"},
-    "expert": {"nl": "experts", "en": "experts"},
-    "lived_experience": {"nl": "ervaringsdeskundigen", "en": "lived-experience panel"},
-    "between": {"nl": "tussen de groepen", "en": "between groups"},
-    "tentative": {"nl": "voorlopig (0,667)", "en": "tentative (0.667)"},
-    "reliable": {"nl": "betrouwbaar (0,800)", "en": "reliable (0.800)"},
-    "violence_form": {"nl": "vorm van geweld", "en": "form of violence"},
-    "writer": {"nl": "schrijver", "en": "writer"},
-    "risk_level": {"nl": "risiconiveau", "en": "risk level"},
-    "none": {"nl": "(geen)", "en": "(none)"},
-    "version": {"nl": "promptversie", "en": "prompt version"},
-    # readiness verdicts and condition statuses (page and report)
-    "ready": {"nl": "Klaar", "en": "Ready"},
-    "not_ready": {"nl": "Niet klaar", "en": "Not ready"},
-    "not_enough_data": {"nl": "Onvoldoende gegevens", "en": "Not enough data"},
-    "met": {"nl": "gehaald", "en": "met"},
-    "not_met": {"nl": "niet gehaald", "en": "not met"},
-}
-
-# Category names as the field says them; enum values are the fallback.
-CATEGORY: dict[str, dict[str, str]] = {
-    "low": {"nl": "laag", "en": "low"}, "medium": {"nl": "midden", "en": "medium"},
-    "high": {"nl": "hoog", "en": "high"}, "acute": {"nl": "acuut", "en": "acute"},
-    "victim": {"nl": "slachtoffer", "en": "victim"}, "child": {"nl": "kind", "en": "child"},
-    "bystander": {"nl": "omstander", "en": "bystander"},
-    "professional": {"nl": "professional", "en": "professional"},
-    "older_person": {"nl": "oudere", "en": "older person"},
-    "person_using_violence": {"nl": "pleger", "en": "person using violence"},
-    "partnergeweld": {"nl": "partnergeweld", "en": "partner violence"},
-    "dwingende_controle": {"nl": "dwingende controle", "en": "coercive control"},
-    "kindermishandeling": {"nl": "kindermishandeling", "en": "child abuse"},
-    "ouderenmishandeling": {"nl": "ouderenmishandeling", "en": "elder abuse"},
-    "eergerelateerd_geweld": {"nl": "eergerelateerd geweld", "en": "honour-based violence"},
-    "seksueel_geweld": {"nl": "seksueel geweld", "en": "sexual violence"},
-    "mensenhandel": {"nl": "mensenhandel", "en": "human trafficking"},
-    "vechtscheiding": {"nl": "vechtscheiding", "en": "high-conflict divorce"},
-    "psychisch_geweld": {"nl": "psychisch geweld", "en": "psychological violence"},
-}
 
 COLOURS = {"all": "#444444", "expert": "#1f5fa8", "lived_experience": "#c2571a",
            "between": "#6b8e23"}
@@ -82,13 +20,17 @@ SCORE_GROUPS = ("expert", "lived_experience")  # the two rubrics' overall scores
 
 
 def tr(key: str, lang: Lang) -> str:
-    return TEXT.get(key, {}).get(lang, key)
+    """A figure text from the catalogue (`i18n/figures.yaml`)."""
+    return translate(f"figures.{key}", lang) if f"figures.{key}" in catalogue() else key
 
 
 def category(value: Any, lang: Lang) -> str:
+    """A category (risk level, writer, form of violence) as the field says it; the stored
+    value when the catalogue has no name for it."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return tr("none", lang)
-    return CATEGORY.get(str(value), {}).get(lang, str(value))
+    key = f"figures.category.{value}"
+    return translate(key, lang) if key in catalogue() else str(value)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:

@@ -1,8 +1,10 @@
-"""The one catalogue of UI text: every key in Dutch and English, from the YAML files here.
+"""The one catalogue of text people read, in Dutch and English: the pages, the dashboard's
+figures, the board report, the command line and the reference bot's label.
 
-A file is an area (`common.yaml`, `scoring.yaml`, ...): its keys are read as `<area>.<key>`,
-nested mappings join with dots, and a mapping with exactly the keys `nl` and `en` is one text.
-Placeholders use `str.format` names: `t("auth.locked", minutes=12)`.
+A YAML file here is an area (`common.yaml`, `figures.yaml`, ...): its keys are read as
+`<area>.<key>`, nested mappings join with dots, and a mapping with exactly the keys `nl` and
+`en` is one text. Placeholders use `str.format` names: `translate("auth.locked", "nl",
+minutes=12)`. Pure: the UI's `t()` (workbench/ui/i18n.py) adds the signed-in person's language.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 
 from workbench.domain.yamlsource import load_yaml
 
+__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "catalogue", "translate"]
+
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 FOLDER = Path(__file__).parent
-SESSION_KEY = "auth_language"
 
 
 def _flatten(prefix: str, node: Any, out: dict[str, dict[str, str]], path: str) -> None:
@@ -47,19 +50,3 @@ def translate(key: str, language: str, **fmt: object) -> str:
         return key
     text = entry.get(language) or entry[DEFAULT_LANGUAGE]
     return text.format(**fmt) if fmt else text
-
-
-def current_language() -> str:
-    import streamlit as st
-
-    lang = st.session_state.get(SESSION_KEY)
-    if lang in LANGUAGES:
-        return str(lang)
-    from workbench.config import get_settings
-
-    return get_settings().language
-
-
-def t(key: str, **fmt: object) -> str:
-    """The text of `key` in the signed-in person's language."""
-    return translate(key, current_language(), **fmt)

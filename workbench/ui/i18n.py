@@ -1,0 +1,26 @@
+"""The UI's side of the catalogue (`workbench.i18n`): `t()` in the signed-in person's language."""
+
+from __future__ import annotations
+
+from workbench.i18n import DEFAULT_LANGUAGE, FOLDER, LANGUAGES, catalogue, translate
+
+__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "SESSION_KEY", "catalogue",
+           "current_language", "t", "translate"]
+
+SESSION_KEY = "auth_language"
+
+
+def current_language() -> str:
+    import streamlit as st
+
+    lang = st.session_state.get(SESSION_KEY)
+    if lang in LANGUAGES:
+        return str(lang)
+    from workbench.config import get_settings
+
+    return get_settings().language
+
+
+def t(key: str, **fmt: object) -> str:
+    """The text of `key` in the signed-in person's language."""
+    return translate(key, current_language(), **fmt)
