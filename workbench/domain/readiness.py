@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from workbench.domain.enums import Group, RiskLevel
 from workbench.domain.stats import wilson_interval
 from workbench.domain.yamlsource import YamlError, load_yaml
+from workbench.i18n import LANGUAGES, translate
 
 DEFAULT_GATE_PATH = Path(__file__).resolve().parent.parent / "readiness.yaml"
 
@@ -204,28 +205,22 @@ def _explain(
     observed: float | None,
     bound_value: float | None,
 ) -> Localized:
+    """The condition's numbers in words, from the catalogue (`i18n/readiness.yaml`)."""
     texts = {}
-    for lang in ("nl", "en"):
+    for lang in LANGUAGES:
         if status is ConditionStatus.not_enough_data:
-            texts[lang] = (
-                f"{inp.n} beoordeeld, minstens {cond.min_n} nodig"
-                if lang == "nl"
-                else f"{inp.n} scored, at least {cond.min_n} needed"
-            )
+            texts[lang] = translate("readiness.not_enough", lang, n=inp.n, min_n=cond.min_n)
             continue
         assert observed is not None and bound_value is not None
-        label = {
-            Bound.point: {"nl": "gemeten waarde", "en": "observed value"},
-            Bound.wilson_lower_95: {"nl": "Wilson 95%-ondergrens", "en": "Wilson 95% lower bound"},
-            Bound.wilson_upper_95: {"nl": "Wilson 95%-bovengrens", "en": "Wilson 95% upper bound"},
-        }[cond.bound][lang]
         ok = status is ConditionStatus.met
         sign = cond.comparison if ok else {">=": "<", "<=": ">"}[cond.comparison]
-        line = f"{label} {_fmt(bound_value, lang)} {sign} {_fmt(cond.threshold, lang)}"
+        line = translate("readiness.bound_line", lang,
+                         label=translate(f"readiness.bound.{cond.bound.value}", lang),
+                         value=_fmt(bound_value, lang), sign=sign,
+                         threshold=_fmt(cond.threshold, lang))
         if inp.successes is not None:
-            of = "van" if lang == "nl" else "of"
-            seen = "gemeten" if lang == "nl" else "observed"
-            line += f" ({seen} {_fmt(observed, lang)}: {inp.successes} {of} {inp.n})"
+            line += " " + translate("readiness.observed", lang, observed=_fmt(observed, lang),
+                                    k=inp.successes, n=inp.n)
         elif cond.bound is not Bound.point:
             line += f" (n = {inp.n})"
         texts[lang] = line
