@@ -169,3 +169,23 @@ def test_one_translation_catalogue() -> None:
                     problems.append(f"{path.relative_to(PKG)}:{node.lineno}")
     assert problems == []
     assert not (PKG / "ui" / "i18n").is_dir()
+
+
+def test_cli_groups_are_registered_explicitly_once() -> None:
+    """Each command module holds a typer app that cli/__init__ merges by name: importing a
+    module registers nothing, and one engine() and one fail() serve every command."""
+    import importlib
+
+    import workbench.cli as cli
+
+    modules = sorted(p.stem for p in (PKG / "cli").glob("*.py") if not p.stem.startswith("_"))
+    init = (PKG / "cli" / "__init__.py").read_text()
+    for name in modules:
+        module = importlib.import_module(f"workbench.cli.{name}")
+        assert module.app is not cli.app and name in init, name
+        text = (PKG / "cli" / f"{name}.py").read_text()
+        assert "def _engine" not in text and "def _fail" not in text, name
+        assert "from workbench.cli import app" not in text, name
+    names = {c.name or c.callback.__name__ for g in cli.app.registered_groups
+             for c in g.typer_instance.registered_commands}
+    assert {"run", "export", "judge", "validate", "start", "report"} <= names

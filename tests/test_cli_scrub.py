@@ -6,7 +6,6 @@ import json
 
 from typer.testing import CliRunner
 
-from workbench import cli_commands  # noqa: F401  (registers the commands)
 from workbench.cli import app
 
 LINES = [

@@ -45,7 +45,6 @@ def runs(settings):  # type: ignore[no-untyped-def]
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]
-    from workbench import cli_commands  # noqa: F401  (registers the commands)
     from workbench.cli import app
 
     return CliRunner().invoke(app, list(args))

@@ -189,7 +189,6 @@ def test_cli_rebuild_stats_recomputes_what_a_bulk_load_bypassed(settings: Any,
                                                                 library: Any) -> None:
     from typer.testing import CliRunner
 
-    import workbench.cli_commands  # noqa: F401  (registers every command)
     from workbench.cli import app
     from workbench.services.context import get_engine
 

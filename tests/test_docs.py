@@ -13,7 +13,6 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def command_paths() -> list[str]:
-    from workbench import cli_commands  # noqa: F401  (registers every group)
 
     click_app = typer.main.get_command(app)
     paths: list[str] = []

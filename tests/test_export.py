@@ -277,13 +277,12 @@ def test_gate_stops_export_with_residual_pii(seeded, tmp_path: Path, monkeypatch
 def test_cli_gate_and_allow_residual(seeded, settings, tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from workbench import cli_commands  # noqa: F401
     from workbench.cli import app
     from workbench.domain.privacy import get_scrubber
     from workbench.services.export import _scrub
 
     engine, _ = seeded
-    monkeypatch.setattr("workbench.cli_export._engine", lambda: engine)
+    monkeypatch.setattr("workbench.cli._common.engine", lambda: engine)
     monkeypatch.setattr(_scrub, "get_scrubber", lambda: MissesPhones(get_scrubber()))
     runner = CliRunner()
     stopped = runner.invoke(app, ["export", "--format", "openai-sft", "--out",

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from tests.test_dashboard import build_world, cheap_scrub
-from workbench import cli_report  # noqa: F401  (registers `report` on the app)
 from workbench.cli import app
 from workbench.services.context import get_engine
 from workbench.services.dashboard import build_dashboard, render_report
@@ -93,7 +92,7 @@ def test_cli_english_and_errors(filled: Any, tmp_path: Path) -> None:
     assert "<html lang='en'>" in page and "Readiness" in page and "Not enough data" in page
     assert_self_contained(page)
     missing = runner.invoke(app, ["report", "--out", str(out), "--training-day", "999"])
-    assert missing.exit_code == 1 and "no training day with id 999" in missing.output
+    assert missing.exit_code == 2 and "no training day with id 999" in missing.output
     assert runner.invoke(app, ["report", "--out", str(out), "--language", "fr"]).exit_code == 2
 
 

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def invoke(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    from workbench import cli_commands  # noqa: F401  (registers the command groups)
 
     return CliRunner().invoke(app, list(args), input=stdin)
 

@@ -170,7 +170,6 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRunner]:
 
 
 def cli_app():  # type: ignore[no-untyped-def]
-    from workbench import cli_commands  # noqa: F401  (registers every command)
     from workbench.cli import app
 
     return app
@@ -227,7 +226,7 @@ def test_participant_withdraw_on_the_command_line(demo_env: CliRunner):
                      for r in s.exec(select(Rating).where(Rating.withdrawn == sa.true()))}
     assert withdrawn == {"DEMO-ERV-1"}
     missing = demo_env.invoke(cli_app(), ["participant", "withdraw", "NOBODY", "--yes"])
-    assert missing.exit_code == 1 and "NOBODY" in missing.output
+    assert missing.exit_code == 2 and "NOBODY" in missing.output
     lead = demo_env.invoke(cli_app(), ["participant", "lead", "DEMO-EXP-1"])
     assert lead.exit_code == 0 and "lead expert" in lead.stdout
     refused = demo_env.invoke(cli_app(), ["participant", "lead", "DEMO-ERV-2"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from workbench.config import Settings, get_settings
 from workbench.domain.library import Library, load_library
-from workbench.storage.db import make_engine, migrate
+from workbench.storage.db import current_revision, make_engine, migrate
 
 
 @lru_cache(maxsize=8)
@@ -27,3 +27,8 @@ def get_engine(settings: Settings | None = None) -> sa.Engine:
 def load_shipped_library(settings: Settings | None = None) -> Library:
     s = settings or get_settings()
     return load_library([s.scenarios_dir, s.rubrics_dir])
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    """The Alembic revision the database is at."""
+    return current_revision(engine)

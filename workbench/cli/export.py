@@ -12,15 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli import app, err
+from workbench.cli import _common as common
+from workbench.cli._common import err
 from workbench.domain.export_formats import ExportFormat
 
+app = typer.Typer()
 
-def _engine():  # type: ignore[no-untyped-def]
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
 
-    return get_engine(get_settings())
 
 
 @app.command("export")
@@ -77,7 +75,7 @@ def export_cmd(
         fewshot_token_budget=token_budget, allow_residual=allow_residual,
         exported_at=exported_at, workers=workers)
     try:
-        result = write_export(engine=_engine(), options=options, out_dir=out,
+        result = write_export(engine=common.engine(), options=options, out_dir=out,
                         actor=actor or f"cli:{getpass.getuser()}")
     except ResidualPIIError as exc:
         err.print(f"[red]stopped:[/red] {exc}", markup=True, highlight=False)

@@ -8,19 +8,17 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli import app, err
+from workbench.cli import _common as common
+from workbench.cli._common import err
 from workbench.domain.enums import Role
+
+app = typer.Typer()
 
 account_app = typer.Typer(help="Staff accounts: facilitator, expert, developer, manager.",
                           no_args_is_help=True)
 app.add_typer(account_app, name="account")
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
-
-    return get_engine(get_settings())
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -54,7 +52,8 @@ def add(
 
     password = None if no_password else _read_password(password_stdin)
     try:
-        user = accounts.create_staff(engine=_engine(), code=code, role=role, password=password)
+        user = accounts.create_staff(engine=common.engine(), code=code, role=role,
+                                     password=password)
     except accounts.AuthError as exc:
         err.print(f"error: {_message(exc)}")
         raise typer.Exit(1) from None
@@ -71,7 +70,8 @@ def password(
     from workbench.services import accounts
 
     try:
-        accounts.set_password(engine=_engine(), code=code, password=_read_password(password_stdin))
+        accounts.set_password(engine=common.engine(), code=code,
+                              password=_read_password(password_stdin))
     except accounts.AuthError as exc:
         err.print(f"error: {_message(exc)}")
         raise typer.Exit(1) from None
@@ -83,5 +83,5 @@ def list_accounts() -> None:
     """List the staff accounts (user name, role, language)."""
     from workbench.services import accounts
 
-    for user in accounts.list_staff(engine=_engine()):
+    for user in accounts.list_staff(engine=common.engine()):
         typer.echo(f"{user.code}\t{user.role}\t{user.language}")  # tab-separated, for scripts

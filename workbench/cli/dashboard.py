@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli import app, err
+from workbench.cli import _common as common
+from workbench.cli._common import err
+
+app = typer.Typer()
 
 
 @app.command()
@@ -23,14 +26,13 @@ def report(
     from workbench.services.dashboard import REPORT_LANGUAGES, write_report
 
     if language not in REPORT_LANGUAGES:
-        err.print(f"--language must be one of: {', '.join(REPORT_LANGUAGES)}")
-        raise typer.Exit(2)
+        common.fail(f"--language must be one of: {', '.join(REPORT_LANGUAGES)}",
+                    code=common.EXIT_USAGE)
     try:
         result = write_report(get_engine(get_settings()), out, training_day_id=training_day,
                               lang=language)
     except LookupError as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from exc
+        common.not_found(exc)
     err.print(f"report: {result.path} ({result.replies} scored replies; newest prompt version: "
               f"{result.verdict})")
     typer.echo(str(result.path))

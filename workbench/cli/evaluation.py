@@ -7,19 +7,14 @@ import json
 import typer
 from rich.table import Table
 
-from workbench.cli import app, console, err
+from workbench.cli import _common as common
+from workbench.cli._common import console, err
+
+app = typer.Typer()
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
-
-    return get_engine(get_settings())
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 def _fmt(value: float | None) -> str:
@@ -41,10 +36,12 @@ def judge(
     from workbench.services.evaluation import JudgeSetupError, judge_run
 
     try:
-        summary = judge_run(_engine(), run_id, judge_name, concurrency, retries=retries,
+        summary = judge_run(common.engine(), run_id, judge_name, concurrency, retries=retries,
                             json_mode=json_mode)
-    except (NotFound, JudgeSetupError, BotError) as exc:
-        _fail(str(exc))
+    except (NotFound, JudgeSetupError) as exc:
+        common.not_found(exc)
+    except BotError as exc:
+        common.fail(str(exc))
     console.print(f"judge '{summary.judge}': {summary.judged} scored, {summary.skipped} "
                   f"already scored, {summary.failed} failed of {summary.total} replies "
                   f"in {summary.duration_s:.1f} s")
@@ -65,9 +62,9 @@ def metrics(
     from workbench.services.evaluation import run_metrics
 
     try:
-        result = run_metrics(_engine(), run_id, judge_target_name=judge_name)
+        result = run_metrics(common.engine(), run_id, judge_target_name=judge_name)
     except (NotFound, ValueError) as exc:
-        _fail(str(exc))
+        common.not_found(exc)
     means = result.means()
     if as_json:
         typer.echo(json.dumps({"run_id": run_id, "judge": judge_name, "replies": len(
@@ -102,10 +99,10 @@ def compare(
     from workbench.services.evaluation import TrustThresholds, compare_runs
 
     try:
-        result = compare_runs(engine=_engine(), run_a=run_a, run_b=run_b, judge=judge_name,
+        result = compare_runs(engine=common.engine(), run_a=run_a, run_b=run_b, judge=judge_name,
                               seed=seed, thresholds=TrustThresholds(min_kappa=min_kappa))
     except NotFound as exc:
-        _fail(str(exc))
+        common.not_found(exc)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -8,18 +8,16 @@ import json
 import typer
 from rich.table import Table
 
-from workbench.cli import app, console, err
+from workbench.cli import _common as common
+from workbench.cli._common import console, err
+
+app = typer.Typer()
 
 participant_app = typer.Typer(help="Participants: consent withdrawal and lead experts.",
                               no_args_is_help=True)
 app.add_typer(participant_app, name="participant")
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
-
-    return get_engine(get_settings())
 
 
 @app.command()
@@ -33,7 +31,7 @@ def agreement(
     from workbench.domain.agreement import format_alpha
     from workbench.services.curation import agreement_report
 
-    report = agreement_report(engine=_engine(), training_day_id=training_day,
+    report = agreement_report(engine=common.engine(), training_day_id=training_day,
                               rubric_version_id=rubric_version, n_boot=n_boot)
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -78,11 +76,11 @@ def participant_withdraw(
     if not yes:
         typer.confirm(f"Withdraw everything {code} wrote and rated from reuse?", abort=True)
     try:
-        r = withdraw_participant(engine=_engine(), code=code, actor="cli")
+        r = withdraw_participant(engine=common.engine(), code=code, actor="cli")
     except ParticipantError as exc:
-        missing = exc.key == "curation.errors.participant_not_found"
-        err.print(f"[red]error:[/red] no participant with code {code!r}" if missing
-                  else f"[red]error:[/red] {exc}")
+        if exc.key == "curation.errors.participant_not_found":
+            common.fail(f"no participant with code {code!r}", code=common.EXIT_USAGE)
+        err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     again = " (was already withdrawn; caught what was new)" if r.already_withdrawn else ""
     console.print(f"withdrawn {r.code}{again}: {r.turns} turn(s), {r.ratings} rating(s), "
@@ -99,7 +97,7 @@ def participant_lead(
     from workbench.services.curation import ParticipantError, set_lead
 
     try:
-        row = set_lead(engine=_engine(), code=code, lead=not remove, actor="cli")
+        row = set_lead(engine=common.engine(), code=code, lead=not remove, actor="cli")
     except ParticipantError as exc:
         err.print(f"[red]error:[/red] {exc.key} ({code})")
         raise typer.Exit(1) from exc

@@ -1,4 +1,4 @@
-"""CLI: demo data and starting the Streamlit app."""
+"""CLI: the version, the schema, demo data and starting the app (`workbench start`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,28 @@ from pathlib import Path
 
 import typer
 
-from workbench.cli import app, err
+from workbench.cli import _common as common
+from workbench.cli._common import err
 
-APP_SCRIPT = Path(__file__).parent / "ui" / "streamlit_app.py"
+app = typer.Typer()
+
+
+@app.command()
+def version() -> None:
+    """Print the workbench version."""
+    from workbench import __version__
+
+    common.console.print(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database to the newest schema."""
+    from workbench.services.context import schema_revision
+
+    common.console.print(f"database at revision {schema_revision(common.engine())}")
+
+APP_SCRIPT = Path(__file__).parent.parent / "ui" / "streamlit_app.py"
 
 
 @app.command()
@@ -20,11 +39,10 @@ def demo(
 ) -> None:
     """Fill an empty database with a demo training day, runs and simulated ratings."""
     from workbench.config import get_settings
-    from workbench.services.context import get_engine, load_shipped_library
     from workbench.services.demo import load_demo
 
     s = get_settings()
-    summary = load_demo(engine=get_engine(s), library=load_shipped_library(s),
+    summary = load_demo(engine=common.engine(), library=common.checked_library(skip_invalid=False),
                         runs_dir=s.runs_dir, only_if_empty=not force)
     if not summary.created:
         err.print("the database already holds data; no demo data added (use --force)")
@@ -38,18 +56,18 @@ def demo(
 def start(
     port: int = typer.Option(8501, help="Port on 127.0.0.1."),
     no_demo: bool = typer.Option(False, help="Do not load demo data into an empty database."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help=common.SKIP_INVALID_HELP),
 ) -> None:
     """Migrate, load demo data when the database is empty, and start the app on 127.0.0.1."""
     from workbench.config import get_settings
-    from workbench.services.context import get_engine, load_shipped_library
-    from workbench.services.demo import is_empty, load_demo
+    from workbench.services.demo import ensure_demo_accounts, is_empty, load_demo
 
     s = get_settings()
-    engine = get_engine(s)  # migrates
+    library = common.checked_library(skip_invalid=skip_invalid)  # before anything is written
+    engine = common.engine()  # migrates
     if not no_demo and is_empty(engine=engine):
         err.print("empty database: loading demo data (about half a minute)…")
-        load_demo(engine=engine, library=load_shipped_library(s), runs_dir=s.runs_dir)
-    from workbench.services.demo import ensure_demo_accounts
+        load_demo(engine=engine, library=library, runs_dir=s.runs_dir)
 
     for line in ensure_demo_accounts(engine=engine):
         err.print(line)

@@ -1,0 +1,78 @@
+"""CLI: bot targets (`workbench bot ...`), the reference bot server, runs and replay imports."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from workbench.cli import _common as common
+from workbench.cli._common import err
+
+app = typer.Typer()
+
+import_app = typer.Typer(help="Import production logs for scoring.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+@app.command("run")
+def run(
+    bot: str = typer.Option(None, help="Bot target name."),
+    scenario: list[str] = typer.Option(None, help="Scenario id (repeatable; default: all)."),
+    concurrency: int = typer.Option(8, min=1, help="Bot requests in flight at once."),
+    repeat: int = typer.Option(1, min=1, help="Play each scenario this many times."),
+    resume: str = typer.Option(None, help="Finish an interrupted run by its id."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help=common.SKIP_INVALID_HELP),
+) -> None:
+    """Play every scripted scenario against a bot; prints the run id last."""
+    from workbench.config import get_settings
+    from workbench.services.errors import NotFound
+    from workbench.services.evaluation import create_run, execute_run
+
+    s = get_settings()
+    library = common.checked_library(skip_invalid=skip_invalid)
+    engine = common.engine()
+    if resume is None and bot is None:
+        common.fail("give --bot NAME (or --resume RUN_ID)", code=common.EXIT_USAGE)
+    try:
+        run_id = resume or create_run(engine=engine, library=library, bot_name=bot,
+                                      scenario_ids=list(scenario or []), repeat=repeat,
+                                      concurrency=concurrency)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, transient=False) as bar:
+            task = bar.add_task(f"run {run_id}", total=None)
+
+            def progress(_event: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = asyncio.run(execute_run(
+                engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
+                progress=progress, concurrency=concurrency if resume is None else None))
+    except NotFound as exc:
+        common.not_found(exc)
+    err.print(f"{summary.finished}/{summary.conversations} conversations finished, "
+              f"{summary.replies} replies ({summary.retries} retries, "
+              f"{summary.truncated_replies} cut off at max_tokens), {summary.failed} failed "
+              f"{summary.errors or ''} in {summary.duration_s:.1f} s → {summary.out_dir}")
+    typer.echo(summary.run_id)
+    if summary.failed:
+        common.fail(f"{summary.failed} of {summary.conversations} conversations failed; "
+                    f"`workbench run --resume {summary.run_id}` retries them")
+
+
+@import_app.command("transcripts")
+def import_transcripts(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl or .csv"),
+    target: str = typer.Option("replay", help="Replay bot target to file them under."),
+) -> None:
+    """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content)."""
+    from workbench.services.evaluation import import_transcripts as do_import
+
+    report = do_import(engine=common.engine(), path=file, target_name=target)
+    for problem in report.problems:
+        typer.echo(f"{file}:{problem.removeprefix('line ')}")
+    err.print(f"imported {report.conversations} conversation(s), {report.turns} turn(s); "
+              f"{len(report.problems)} problem row(s)")
+    if report.problems and not report.conversations:
+        raise typer.Exit(1)
