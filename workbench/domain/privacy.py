@@ -23,13 +23,13 @@ from workbench.domain.privacy_deduce import (
     major_places,
     may_hold_names,
 )
+from workbench.domain.privacy_gate import residual_pii
 from workbench.domain.privacy_patterns import (
     Finding,
     digits,
     find_patterns,
     normalise_phone,
     organisation_spans,
-    residual_pii,
 )
 
 __all__ = [
