@@ -179,6 +179,29 @@ def test_helplines_are_kept_in_any_spelling(scrubber: DeduceScrubber, text: str)
     assert residual_pii(text) == []
 
 
+def _spellings(number: str) -> list[str]:
+    """A helpline number as people write it: plain, split, with odd characters, in words."""
+    head, tail = (number[:4], number[4:]) if len(number) == 8 else (number, "")
+    words = " ".join("nul een twee drie vier vijf zes zeven acht negen".split()[int(d)]
+                     for d in number)  # fmt: skip
+    found = [number, words, number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))]
+    if tail:
+        found += [f"{head}-{tail}", f"{head} {tail}", f"{head} - {tail}", f"{head}\u200b{tail}",
+                  f"{head}\u00ad-{tail}", f"+31 {head[1:]} {tail}"]  # fmt: skip
+    return found
+
+
+def test_every_helpline_survives_every_spelling(scrubber: DeduceScrubber) -> None:
+    from workbench.domain.privacy_patterns import HELPLINE_NUMBERS
+
+    for number in sorted(HELPLINE_NUMBERS):
+        for spelled in _spellings(number):
+            for text in (f"Bel {spelled}.", spelled, f"Mijn nummer is 06-12345678; bel {spelled}"):
+                out = scrubber.scrub(text).text
+                assert spelled in out, (text, out)
+                assert residual_pii(out) == [], (text, residual_pii(out))
+
+
 def test_the_original_characters_are_replaced(scrubber: DeduceScrubber) -> None:
     out = scrubber.scrub("Bel 06\u200b1234\u00ad5678 of mail sanne (at) gmail (dot) com!").text
     assert out == "Bel [TELEFOON-1] of mail [EMAIL-1]!"

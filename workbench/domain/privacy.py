@@ -24,6 +24,7 @@ from workbench.domain.privacy_deduce import (
     may_hold_names,
 )
 from workbench.domain.privacy_gate import residual_pii
+from workbench.domain.privacy_names import name_lists
 from workbench.domain.privacy_patterns import (
     Finding,
     digits,
@@ -74,7 +75,7 @@ _HONORIFIC = re.compile(r"^(?:dhr|mevr|mw|mr|mrs|ms|mevrouw|meneer|de heer|juf|m
 
 def _normalise(type_: str, original: str) -> str:
     """The key under which a ScrubContext remembers an original: spelling variants collapse,
-    including those the normaliser sees through ("06\u200b12345678", "nul zes twaalf ...")."""
+    including those the normaliser sees through (a U+200B inside a number, "nul zes ...")."""
     text = normalise_text(original)
     if type_ == "TELEFOON":
         return normalise_phone(text)
@@ -213,8 +214,10 @@ class DeduceScrubber:
         self._find_cached = functools.lru_cache(maxsize=cache_size)(self._find_uncached)
 
     def load(self) -> None:
-        """Build deduce now rather than on the first text (e.g. at app start)."""
+        """Build deduce and read the name lists now rather than on the first text (e.g. at app
+        start, or before an export forks its workers, which then share them)."""
         self._engine()
+        name_lists()
 
     def deduce_findings(self, text: str) -> list[Finding]:
         """Names and places by deduce, with common words at a sentence start left out."""

@@ -1,14 +1,16 @@
 """The export gate's second pass: what still looks like personal data in text that was already
 scrubbed. A finding stops the export (services/export_scrub.py `Gate`).
 
-Independent of the scrubber by construction: it shares no detector, regex or decision with
-privacy_patterns, privacy_context or normalise, only data (helpline numbers, number words, name
-lists). It folds the text its own way, simpler and broader (every character on its own: NFKC,
-format characters out, any decimal digit to 0-9) and then reads three projections of it:
-shapes (the old residual regexes: e-mail, URL, handle, IBAN, kenteken, postcode, date), digits
-only (number words and digit groups joined across separators, so "0 6 1 2...", "nul zes twaalf"
-and "06\u200b12345678" are one run) and words only (an address written with "at"/"punt", a
-name after "ik heet", a first name after "ik ben", a street with a house number).
+Independent of the scrubber by construction: it uses none of the scrubber's detectors
+(privacy_patterns' recognisers, privacy_context, normalise, deduce) and shares only the
+allowlists (helpline numbers, organisation names, allowed hosts) and word data (number words,
+deduce's name lists); a test checks its imports. It folds the text its own way, simpler and
+broader (every character on its own: NFKC, format characters out, any decimal digit to 0-9) and
+then reads three projections of it: shapes (the old residual regexes: e-mail, URL, handle,
+IBAN, kenteken, postcode, date), digits only (number words and digit groups joined across
+separators, so "0 6 1 2...", "nul zes twaalf" and a number with a U+200B inside are one run)
+and words only (an address written with "at"/"punt", a name after "ik heet", a first name
+after "ik ben", a street with a house number).
 """
 
 from __future__ import annotations
