@@ -1,7 +1,9 @@
-"""Dutch PII scrubber for exports: deduce for names and places, regexes for identifiers.
+"""Dutch PII scrubber for exports: deduce for names and places, regexes for identifiers and
+context cues for names and streets in lower case, all reading a normalised view of the text.
 
-`get_scrubber()` gives the shared `DeduceScrubber`; `residual_pii()` is the export gate's
-independent second pass. Placeholders are typed and numbered per conversation: `[PERSOON-1]`.
+`get_scrubber()` gives the shared `DeduceScrubber`; `residual_pii()` (privacy_gate.py) is the
+export gate's independent second pass; `warm_deduce_cache()` (privacy_cache.py) builds deduce's
+lookup cache. Placeholders are typed and numbered per conversation: `[PERSOON-1]`.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ _TAIL = rf"(?:{'|'.join(STREET_SUFFIXES)})[ \t]+{_HOUSE_NUMBER}{_NOT_HOUSE}(?!\d
 _STREET_TAIL_LOWER = re.compile(_TAIL)
 _STREET_TAIL = re.compile(_TAIL, re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
-_WORD_BEFORE = re.compile(r"(?:[^\W\d_]+-)?[^\W\d_]+$")
+_WORD_BEFORE = re.compile(r"(?:[^\W\d_]+-)*[^\W\d_]+$")
 # "we wonen aan de dam 7": a street without a suffix, found from the verb before it.
 _LIVES_AT = re.compile(
     r"\b(?:woon|woont|wonen|woonde|woonden|verblijf|verblijft|verblijven|mijn[ \t]+adres[ \t]+is)"
