@@ -104,10 +104,11 @@ def _fill(template: str, rng: random.Random) -> str:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     digits8 = "".join(rng.choice("0123456789") for _ in range(8))
     letters = "".join(rng.choice("BDFGHJKLNPRSTVXZ") for _ in range(3))
+    street = rng.choice(STREETS)  # drawn where it was, so the default texts stay the same
     return template.format(
         name=f"{first} {last}",
         first=first,
-        street=rng.choice(STREETS),
+        street=street,
         house=rng.randint(1, 250),
         postcode=f"{rng.randint(1000, 9999)} {letters[:2]}",
         city=rng.choice(CITIES),
@@ -120,7 +121,7 @@ def _fill(template: str, rng: random.Random) -> str:
         bsn=_bsn(rng),
         slug=f"{first.lower()}.{last.replace(' ', '').lower()}",
         first_lower=first.lower(),
-        street_lower=rng.choice(STREETS).lower(),
+        street_lower=street.lower(),
         digits8=digits8,
     )
 
