@@ -119,6 +119,10 @@ def test_a_builder_killed_halfway_leaves_no_cache(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.stdout.strip() == "True", done.stderr
     assert is_sound(tmp_path) and list(target.parent.glob("*.tmp")) == []
+    # A builder killed after another one finished: its leftover goes on the next warm-up.
+    (target.parent / f"{target.name}.99999.tmp").write_bytes(b"half")
+    assert not warm_deduce_cache(tmp_path, build=quick_build)
+    assert list(target.parent.glob("*.tmp")) == []
 
 
 @pytest.mark.slow

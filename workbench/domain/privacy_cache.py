@@ -132,11 +132,21 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _leftovers(cache_dir: Path) -> list[Path]:
+    return list(cache_file(cache_dir).parent.glob("*.tmp"))
+
+
+def _tidy(cache_dir: Path) -> None:
+    """Remove temporary files of killed builders (80 MB each). Call under `_exclusive`: a live
+    builder holds the lock, so whatever is left is a dead one's."""
+    for leftover in _leftovers(cache_dir):
+        leftover.unlink(missing_ok=True)
+
+
 def _build_atomically(cache_dir: Path, build: Builder) -> None:
     """Build into a temporary file, then rename it over the cache. Call under `_exclusive`."""
     target = cache_file(cache_dir)
-    for stale in target.parent.glob(f"{target.name}.*.tmp"):
-        stale.unlink(missing_ok=True)  # left by a killed builder: we hold the lock, it is dead
+    _tidy(cache_dir)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     started = time.time()
     try:
@@ -215,9 +225,10 @@ def warm_deduce_cache(cache_dir: Path | None = None, *, build: Builder = build_w
     Parallel callers queue on the lock; whoever comes second finds the cache built and returns.
     """
     cache_dir = cache_dir or default_cache_dir()
-    if not force and is_sound(cache_dir):
+    if not force and is_sound(cache_dir) and not _leftovers(cache_dir):
         return False
     with _exclusive(cache_dir):
+        _tidy(cache_dir)
         if not force and (is_sound(cache_dir) or (_adopt(cache_dir) and is_sound(cache_dir))):
             return False
         log.info("building deduce's lookup cache in %s (minutes, once)", cache_dir)
