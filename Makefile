@@ -10,13 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Stamp files: reinstall only when pyproject.toml changes.
+# Stamp files: reinstall only when pyproject.toml changes. Each install also builds deduce's
+# lookup cache (minutes, once, atomically) so no scrub has to, and a damaged cache is rebuilt.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m workbench.domain.privacy_cache
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m workbench.domain.privacy_cache
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -1,7 +1,9 @@
 """Benchmark: how many short Dutch chat messages per second the PII scrubber handles.
 
-Prints figures and the ratio to the export target (2,000 texts/s on one core); asserts nothing.
-Run: `.venv/bin/python bench/scrub_speed.py [--n 20000] [--seed 7]`.
+Prints figures and the ratio to the export target (2,000 texts/s on one core), and the export
+gate's second pass over the scrubbed texts; asserts nothing. `--hostile 0.1` makes a tenth of the
+texts hide their personal data (zero-width characters, spelled-out numbers, "(at)", lower case).
+Run: `.venv/bin/python bench/scrub_speed.py [--n 20000] [--seed 7] [--hostile 0]`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import random
 import time
 
-from workbench.domain.privacy import DeduceScrubber, ScrubContext, deduce_engine
+from workbench.domain.privacy import DeduceScrubber, ScrubContext, deduce_engine, residual_pii
 
 TARGET = 2000.0  # texts per second, for the export benchmark
 
@@ -82,6 +84,13 @@ PII = [
     "Dit is zijn profiel https://www.facebook.com/{slug}, daar zet hij foto's van mij op.",
 ]
 
+HOSTILE = [
+    "Mijn nummer is 06\u200b{digits8}, bel na negen uur.",
+    "mail me op {first_lower} (at) gmail (dot) com of bel nul zes een twee drie vier vijf zes",
+    "ik ben {first_lower} en we wonen op de {street_lower} {house}",
+    "Bel ０６-{digits8} of mijn ex {name}, hij heet {first_lower}.",
+]
+
 
 def _bsn(rng: random.Random) -> str:
     while True:
@@ -95,10 +104,11 @@ def _fill(template: str, rng: random.Random) -> str:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     digits8 = "".join(rng.choice("0123456789") for _ in range(8))
     letters = "".join(rng.choice("BDFGHJKLNPRSTVXZ") for _ in range(3))
+    street = rng.choice(STREETS)  # drawn where it was, so the default texts stay the same
     return template.format(
         name=f"{first} {last}",
         first=first,
-        street=rng.choice(STREETS),
+        street=street,
         house=rng.randint(1, 250),
         postcode=f"{rng.randint(1000, 9999)} {letters[:2]}",
         city=rng.choice(CITIES),
@@ -110,15 +120,21 @@ def _fill(template: str, rng: random.Random) -> str:
         handle=f"@{first.lower()}_{rng.randint(1, 99)}",
         bsn=_bsn(rng),
         slug=f"{first.lower()}.{last.replace(' ', '').lower()}",
+        first_lower=first.lower(),
+        street_lower=street.lower(),
+        digits8=digits8,
     )
 
 
-def make_texts(n: int, seed: int) -> list[str]:
-    """`n` chat messages, about 30% with personal data, reproducible for a seed."""
+def make_texts(n: int, seed: int, hostile: float = 0.0) -> list[str]:
+    """`n` chat messages, about 30% with personal data, reproducible for a seed; a `hostile`
+    share of them written to hide it."""
     rng = random.Random(seed)
     texts = []
     for _ in range(n):
-        if rng.random() < 0.3:
+        if hostile and rng.random() < hostile:
+            texts.append(_fill(rng.choice(HOSTILE), rng))
+        elif rng.random() < 0.3:
             texts.append(_fill(rng.choice(PII), rng))
         else:  # two plain sentences, like a short chat turn
             texts.append(" ".join(rng.sample(PLAIN, rng.choice([1, 1, 2]))))
@@ -142,9 +158,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--hostile", type=float, default=0.0)
     args = parser.parse_args()
 
-    texts = make_texts(args.n, args.seed)
+    texts = make_texts(args.n, args.seed, args.hostile)
     start = time.perf_counter()
     deduce_engine()
     load = time.perf_counter() - start
@@ -164,6 +181,11 @@ def main() -> None:
             f"{label:32s} {wall:7.0f} texts/s wall, {cpu:7.0f} texts/s CPU"
             f"   ratio to {TARGET:.0f}/s: {wall / TARGET:.2f} wall, {cpu / TARGET:.2f} CPU"
         )
+    scrubbed = [runs[0][1].scrub(t).text for t in texts]
+    cpu = time.process_time()
+    flagged = sum(bool(residual_pii(t)) for t in scrubbed)
+    rate = len(scrubbed) / (time.process_time() - cpu)
+    print(f"{'gate (residual_pii), scrubbed':32s} {rate:7.0f} texts/s CPU, {flagged} flagged")
 
 
 if __name__ == "__main__":

@@ -1,37 +1,51 @@
-"""Dutch PII scrubber for exports: deduce for names and places, regexes for identifiers.
+"""Dutch PII scrubber for exports: deduce for names and places, regexes for identifiers and
+context cues for names and streets in lower case, all reading a normalised view of the text.
 
-`get_scrubber()` gives the shared `DeduceScrubber`; `residual_pii()` is the export gate's
-independent second pass. Placeholders are typed and numbered per conversation: `[PERSOON-1]`.
+`get_scrubber()` gives the shared `DeduceScrubber`; `residual_pii()` (privacy_gate.py) is the
+export gate's independent second pass; `warm_deduce_cache()` (privacy_cache.py) builds deduce's
+lookup cache. Placeholders are typed and numbered per conversation: `[PERSOON-1]`.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from workbench.domain.normalise import Normalised, normalise, normalise_text
+from workbench.domain.privacy_cache import warm_deduce_cache
+from workbench.domain.privacy_context import context_findings
+from workbench.domain.privacy_deduce import (
+    COMMON_WORDS,
+    SAFE_CAPITALISED,
+    deduce_engine,
+    deduce_findings,
+    major_places,
+    may_hold_names,
+)
+from workbench.domain.privacy_gate import residual_pii
+from workbench.domain.privacy_names import name_lists
 from workbench.domain.privacy_patterns import (
     Finding,
     digits,
     find_patterns,
     normalise_phone,
     organisation_spans,
-    residual_pii,
 )
 
 __all__ = [
-    "FINDING_TYPES", "SCRUBBER_VERSION", "DeduceScrubber", "Finding", "ScrubContext",
-    "ScrubResult", "Scrubber", "apply_placeholders", "get_scrubber", "merge_findings",
-    "residual_pii", "scrub_conversation",
+    "COMMON_WORDS", "FINDING_TYPES", "SAFE_CAPITALISED", "SCRUBBER_VERSION", "DeduceScrubber",
+    "Finding", "ScrubContext", "ScrubResult", "Scrubber", "apply_placeholders", "deduce_engine",
+    "get_scrubber", "major_places", "may_hold_names", "merge_findings", "residual_pii",
+    "scrub_conversation", "warm_deduce_cache",
 ]  # fmt: skip
 
 # Bump when a rule changes what gets scrubbed: export manifests record it.
-SCRUBBER_VERSION = "nl-1.0+deduce3"
+# 1.1: detection on a normalised view (zero-width characters, look-alike digits, spelled-out
+# numbers and e-mail), lower-case names and streets from context.
+SCRUBBER_VERSION = "nl-1.1+deduce3"
 
 # Every type a finding can have. Beyond the brief's list: PLAATS (a town or city, which deduce
 # finds; not an address) and NUMMER (any other run of 7+ digits, e.g. a 9-digit number that
@@ -61,8 +75,10 @@ class ScrubResult:
 _HONORIFIC = re.compile(r"^(?:dhr|mevr|mw|mr|mrs|ms|mevrouw|meneer|de heer|juf|meester)\.?\s+")
 
 
-def _normalise(type_: str, text: str) -> str:
-    """The key under which a ScrubContext remembers an original: spelling variants collapse."""
+def _normalise(type_: str, original: str) -> str:
+    """The key under which a ScrubContext remembers an original: spelling variants collapse,
+    including those the normaliser sees through (a U+200B inside a number, "nul zes ...")."""
+    text = normalise_text(original)
     if type_ == "TELEFOON":
         return normalise_phone(text)
     if type_ in ("BSN", "NUMMER"):
@@ -163,129 +179,20 @@ def apply_placeholders(text: str, findings: list[Finding], context: ScrubContext
     return "".join(parts)
 
 
-# --- deduce ----------------------------------------------------------------------------------
 
-# deduce processors we switch off: the identifiers we recognise ourselves with regexes
-# (which also know the helpline allowlist), institutions (not personal data, and deduce reads
-# "Fier" and "113 Zelfmoordpreventie" as care institutions), and the redactor (we replace).
-_DEDUCE_DISABLED = frozenset(
-    """institutions dates ages identifiers phone_numbers email_addresses urls postal_code
-    patient_name redactor""".split()
-)
-_DEDUCE_LOCK = threading.Lock()  # guards the one-off build
-_CALL_LOCK = threading.Lock()  # deduce's processors are not documented as re-entrant; the
-# GIL serialises this CPU-bound work anyway, so the lock costs next to nothing.
-
-
-@functools.lru_cache(maxsize=1)
-def _load_deduce() -> Any:
-    """Build deduce once (seconds; over a minute on a fresh install, which writes its cache).
-
-    Importing deduce calls logging.basicConfig(DEBUG, stdout); we undo that so the app's
-    logging stays as configured.
-    """
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    from deduce import Deduce  # lazy: keeps `import workbench.domain.privacy` cheap
-
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    engine = Deduce()
-    # Its lookup tables are millions of long-lived objects: moving them out of the collector's
-    # generations keeps every later collection, and the interpreter's exit, from walking them
-    # (exit took ~13 s, so a two-line `workbench scrub` took over 20 s).
-    gc.freeze()
-    return engine
-
-
-def deduce_engine() -> Any:
-    """The shared deduce instance, built by exactly one thread."""
-    with _DEDUCE_LOCK:
-        return _load_deduce()
-
-
-@functools.lru_cache(maxsize=1)
-def major_places() -> frozenset[str]:
-    """Municipalities and provinces from deduce's source lists (hamlets left out)."""
-    from importlib.resources import files
-
-    base = files("deduce") / "data" / "lookup" / "src" / "locations" / "lst_placename"
-    names: set[str] = set()
-    for sub in ("lst_municipality", "lst_province"):
-        try:
-            names.update((base / sub / "items.txt").read_text(encoding="utf-8").split("\n"))
-        except OSError:  # another deduce layout: then keep every place at a sentence start
-            return frozenset({"*"})
-    return frozenset(n.strip() for n in names if n.strip())
-
-
-def _deduce_type(tag: str, text: str) -> str | None:
-    if tag == "persoon":
-        return "PERSOON"
-    if tag == "locatie":
-        # deduce's "locatie" is either street + house number / postbus, or a place name.
-        return "ADRES" if any(c.isdigit() for c in text) else "PLAATS"
-    return None  # pseudo_name and the like
-
-
-# A one-word deduce finding that opens a sentence is often an ordinary capitalised word:
-# deduce's lists hold surnames like "Haven", "Stad", "Kil" and hamlets like "Buren", "Drie",
-# "Hoek", "Wissel". There we keep only first names and municipalities or provinces, minus the
-# words below (measured on tests/data/pii_cases.yaml and the shipped scenarios).
-COMMON_WORDS: frozenset[str] = frozenset(
-    """best buren goes echt lent son born may will hope mark bill dawn dag beste lieve mam pap
-    hoop zon wil liefde""".split()
-)
-# Never a name, wherever they stand: greetings, and languages deduce finds as surnames
-# ("ze spreekt Engels"). Not "Frans", which is also a first name.
-_NEVER_NAMES = frozenset(
-    """my hi hoi hey hallo ok oké sorry i the engels duits turks pools spaans italiaans arabisch
-    russisch marokkaans berbers koerdisch somalisch tigrinya oekraïens roemeens bulgaars
-    portugees chinees surinaams papiaments nederlands vlaams english dutch""".split()
-)
-# Capitalised words that are in none of deduce's name, place, street, prefix, initial or
-# interfix lists (tests check this), so a text whose only capitals are these cannot give a
-# deduce finding: such texts skip deduce, the costliest step. Not "I" (an initial) or "My".
-SAFE_CAPITALISED: frozenset[str] = frozenset(
-    """
-Ik Mijn Hij Zij Ze Wij We Jij Je Uw Het Een Dat Die Dit Deze Wat Hoe Waar Wanneer Waarom Wie
-Welke Is Kan Kun Kunt Moet Mag Zal Zou Wil Heb Heeft Hebben Ben Was Waren Word Wordt Ga Gaat
-Weet Denk Vind Ja Nee Niet Geen Soms Vaak Altijd Nooit Nu Toen Dan Daarna Gisteren Vandaag
-Morgen Vanavond Vannacht Sinds Als Omdat Maar En Of Dus Ook Nog Al Er Hier Daar Echt
-Misschien Sorry Dank Bedankt Hallo Hoi Hey Oke Goed Help Hulp Mama Papa Mam Oma Opa Sterkte
-Alvast Graag Laatst Elke Iedereen Niemand Iemand Alles Niets The He She You They It This That
-What How When Where Why Who Could Should Would Will Do Did Am Are Were Have Had Not No Yes
-Sometimes Yesterday Today Now Then Please Thanks Thank Hello Hi If But And Or So Also Every
-Everyone Nobody Someone Dad Mum Our His Her Komt Bij Voor Zijn Na Op In Met Om Door Over Tot
-Zo Zoals Even Eerst Toch Wel Nou Oh Ok Oké Alleen Samen Jullie Hun Haar Hem Onze Ons Mogen
-Kunnen Moeten Willen Zullen Doe Doet Zeg Zegt Zei Vraag Vertel Hoeveel Welk Goedemorgen
-Goedemiddag Goedenavond Inmiddels Eigenlijk Natuurlijk Helaas Gelukkig Vroeger Later Straks
-Daarom Daardoor Terwijl Hoewel Totdat Zodra Nadat Voordat Tijdens Behalve Zonder Tegen Naast
-Achter Onder Tussen Binnen Buiten Excuus Groetjes Doei Bye Okay After Before During Because
-Since While Until Maybe Sure Actually Really Last Next Veilig Thuis Kindertelefoon
-Slachtofferhulp Politie Huisarts BSN GGD IBAN SMS AI
-""".split()
-)
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
-
-
-def may_hold_names(text: str) -> bool:
-    """False when deduce cannot find anything in `text`: every deduce name, street and place
-    needs a capitalised word from its lists, except "postbus 12", which deduce takes in any case.
-    """
-    if "postbus" in text.casefold():
-        return True
-    return any(w[0].isupper() and w not in SAFE_CAPITALISED for w in _WORD.findall(text))
-
-
-_APOSTROPHE_NAME = re.compile(r"[ \t]*[A-Z][’'][A-Z][a-z]+")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[\s\"'(*-]*$")
+def _on_original(finding: Finding, view: Normalised) -> Finding:
+    """A finding on the normalised view, moved to the characters the writer typed: a zero-width
+    character inside a phone number, or "(at)" inside an address, is replaced along with it."""
+    start, end = view.span(finding.start, finding.end)
+    if (start, end) == (finding.start, finding.end) and view.starts is None:
+        return finding
+    return Finding(finding.type, start, end, view.original[start:end])
 
 
 class DeduceScrubber:
-    """deduce for names, streets and places; regexes (privacy_patterns) for the rest.
+    """deduce for names, streets and places; regexes (privacy_patterns) for the rest; context
+    cues (privacy_context) for names and streets in lower case. All of them read the normalised
+    view of a text (normalise.py) and their findings are mapped back to the original.
 
     Choices: a 9-digit number is typed BSN only when it passes the 11-proef, but every run of
     7+ digits is scrubbed (as NUMMER otherwise): a client number leaks as easily. Every URL
@@ -309,51 +216,23 @@ class DeduceScrubber:
         self._find_cached = functools.lru_cache(maxsize=cache_size)(self._find_uncached)
 
     def load(self) -> None:
-        """Build deduce now rather than on the first text (e.g. at app start)."""
+        """Build deduce and read the name lists now rather than on the first text (e.g. at app
+        start, or before an export forks its workers, which then share them)."""
         self._engine()
+        name_lists()
 
     def deduce_findings(self, text: str) -> list[Finding]:
         """Names and places by deduce, with common words at a sentence start left out."""
-        if self._prefilter and not may_hold_names(text):
-            return []
-        engine = self._engine()
-        with _CALL_LOCK:
-            doc = engine.deidentify(text, disabled=_DEDUCE_DISABLED)
-        found = []
-        for a in doc.annotations:
-            type_ = _deduce_type(a.tag, a.text)
-            if type_ is None:
-                continue
-            end = a.end_char
-            if type_ == "PERSOON" and (tail := _APOSTROPHE_NAME.match(text, end)):
-                end = tail.end()  # deduce splits "Tom O'Brien" at the apostrophe
-            finding = Finding(type_, a.start_char, end, text[a.start_char : end])
-            if not self._is_ordinary_word(text, finding):
-                found.append(finding)
-        return found
-
-    def _is_ordinary_word(self, text: str, finding: Finding) -> bool:
-        """True for a one-word name or place that is more likely an ordinary word."""
-        word = finding.text
-        lower = word.casefold()
-        if any(c in word for c in " -'’"):
-            return False
-        if lower in _NEVER_NAMES:
-            return True
-        if _SENTENCE_START.search(text, 0, finding.start) is None:
-            return False
-        if lower in COMMON_WORDS:
-            return True
-        if finding.type == "PERSOON":
-            return [word] not in self._engine().lookup_structs["first_name"]
-        places = major_places()
-        return finding.type == "PLAATS" and "*" not in places and word not in places
+        return deduce_findings(text, self._engine, prefilter=self._prefilter)
 
     def _find_uncached(self, text: str) -> tuple[Finding, ...]:
-        candidates = self.deduce_findings(text) + find_patterns(text)
+        view = normalise(text)
+        v = view.text
+        candidates = self.deduce_findings(v) + find_patterns(v) + context_findings(v)
         if self._scrub_ages:
-            candidates += _age_findings(text)
-        return tuple(merge_findings(_without_organisations(candidates, text), text))
+            candidates += _age_findings(v)
+        merged = merge_findings(_without_organisations(candidates, v), v)
+        return tuple(_on_original(f, view) for f in merged)
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in `text`, in reading order."""

@@ -1,6 +1,7 @@
 """Regex recognisers for Dutch identifiers that deduce lacks, plus the helpline allowlist.
 
-Pure stdlib: `privacy.py` merges these findings with deduce's names and places.
+Pure stdlib: `privacy.py` runs these on the normalised view (normalise.py) and merges them with
+deduce's names and places. The export gate (privacy_gate.py) deliberately does not use them.
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from workbench.domain.normalise import MAIL_PROVIDERS
+from workbench.domain.privacy_names import name_lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ def passes_elfproef(number: str) -> bool:
 
 def passes_iban_check(text: str) -> bool:
     """ISO 13616 mod-97 check, used for foreign IBANs whose layout we do not know."""
-    s = re.sub(r"\s", "", text).upper()
+    s = re.sub(r"[\s.-]", "", text).upper()
     if not 15 <= len(s) <= 34:
         return False
     rearranged = s[4:] + s[:4]
@@ -109,7 +113,8 @@ _MONTHS = (
     "jan|feb|mrt|mar|apr|jun|jul|aug|sept|sep|okt|oct|nov|dec"
 )
 _YEAR = r"(?:19|20)\d{2}"
-_SEP = r"(?:[ \t]?-[ \t]?|[ \t.])?"  # between digit groups of a phone number
+_SEP = r"(?:[ \t]*[-/][ \t]*|[ \t.])?"  # between digit groups of a phone number
+_IBAN_SEP = r"[ \t.-]?"  # between the groups of an IBAN: "NL91 ABNA", "nl91-abna", "NL91.ABNA"
 
 # Kenteken sidecodes 1-14 (9 = digit, X = letter); letters upper case, groups joined by "-".
 _SIDECODES = tuple(
@@ -128,8 +133,6 @@ _KENTEKEN = "|".join(_sidecode_regex(c, "-") for c in _SIDECODES)
 # unambiguous, and only in upper case, to keep words and codes like "MP3" out.
 _NAME = r"[^\W\d_][^\W\d_'’-]*(?:-[^\W\d_]+)?"
 _TUSSEN = r"van der|van den|van de|van|de|den|der|ter|ten|te|el|al|in 't|op de"
-# Words that follow "ik heet" without being a name ("ik heet eigenlijk ...").
-_NOT_NAMES = frozenset({"eigenlijk", "niet", "geen", "echt", "gewoon", "anders", "dus", "zo"})
 _PLATFORM = (
     r"\b(?:insta(?:gram)?|snap(?:chat)?|tiktok|telegram|discord|twitter|facebook|fb)"
     r"(?:[ \t]?(?:naam|name|account))?"
@@ -145,16 +148,30 @@ class Pattern:
     regex: re.Pattern[str]
     group: int = 0
     check: str | None = None  # a validator known to _valid(); None = accept every match
+    needs_at: bool = False  # only matches text with an "@": other texts skip it
 
 
 def _p(
-    type_: str, pattern: str, *, group: int = 0, check: str | None = None, flags: int = 0
+    type_: str,
+    pattern: str,
+    *,
+    group: int = 0,
+    check: str | None = None,
+    flags: int = 0,
+    needs_at: bool = False,
 ) -> Pattern:
-    return Pattern(type_, re.compile(pattern, flags), group, check)
+    return Pattern(type_, re.compile(pattern, flags), group, check, needs_at)
 
 
 PATTERNS: tuple[Pattern, ...] = (
-    _p("EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"),
+    _p("EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", needs_at=True),
+    # "sanne@gmail" without ".com" names a mailbox as well as the full address does.
+    _p(
+        "EMAIL",
+        rf"(?<![\w.+-])[\w.+-]+@(?:{MAIL_PROVIDERS})(?![\w.@-])",
+        flags=re.IGNORECASE,
+        needs_at=True,
+    ),
     _p(
         "URL",
         r"\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:!?]",
@@ -169,7 +186,9 @@ PATTERNS: tuple[Pattern, ...] = (
         r"(?:/[^\s<>\"')\]]*[^\s<>\"')\].,;:!?])?",
         check="url",
     ),
-    _p("HANDLE", r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?"),
+    _p(
+        "HANDLE", r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?", needs_at=True
+    ),
     # A handle named by its platform without "@": "insta: sanne" or "mijn snap is sanne_92"
     # (after "is" only names with a digit, "_" or ".", so "mijn insta is gehackt" stays).
     _p(
@@ -194,9 +213,15 @@ PATTERNS: tuple[Pattern, ...] = (
         group=1,
         check="name",
     ),
-    _p("IBAN", r"\b[Nn][Ll][ \t]?\d{2}[ \t]?[A-Za-z]{4}(?:[ \t]?\d{2}){5}\b"),
     _p(
-        "IBAN", r"\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]{4}){2,7}(?:[ \t]?[A-Z0-9]{1,3})?\b", check="iban"
+        "IBAN",
+        rf"\b[Nn][Ll]{_IBAN_SEP}\d{{2}}{_IBAN_SEP}[A-Za-z]{{4}}(?:{_IBAN_SEP}\d{{2}}){{5}}\b",
+    ),
+    _p(
+        "IBAN",
+        rf"\b[A-Z]{{2}}\d{{2}}(?:{_IBAN_SEP}[A-Z0-9]{{4}}){{2,7}}(?:{_IBAN_SEP}[A-Z0-9]{{1,3}})?\b",
+        check="iban",
+        flags=re.IGNORECASE,
     ),
     _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN})(?![\w-])", flags=re.IGNORECASE),
     _p("KENTEKEN", rf"(?<![\w-])(?:{_KENTEKEN_BARE})(?![\w-])"),
@@ -212,7 +237,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # National: ten digits starting with 0 ("06-12345678", "020 123 4567", "(010) 1234567").
     _p(
         "TELEFOON",
-        rf"(?<![\w+])(?:\(0\d{{1,3}}\)[ \t]?\d|0[1-9])(?:{_SEP}\d){{6,8}}(?!\d)",
+        rf"(?<![\w+])(?:\(0\d{{1,3}}\)[ \t]?\d|0[ \t]?[1-9])(?:{_SEP}\d){{6,8}}(?!\d)",
         check="phone_nl",
     ),
     # Service numbers (0800/0900/0906/0909 + 4 or 7 digits): helplines are dropped later.
@@ -223,7 +248,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         "BSN",
-        r"(?<![\d.-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}[ .]\d{3}[ .]\d{3})(?![\d-]|\.\d)",
+        r"(?<![\d.-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}([ .-])\d{3}\1\d{3})(?![\d-]|\.\d)",
         check="bsn",
     ),
     _p("POSTCODE", r"\b[1-9]\d{3}(?:[ \t]?[A-Z]{2}|[a-z]{2})\b", check="postcode"),
@@ -290,7 +315,8 @@ def _valid(check: str | None, text: str) -> bool:
         letters = text[-2:]
         return letters.lower() not in _UNITS and letters.upper() not in _NOT_POSTCODE
     if check == "name":
-        return text.split()[0].casefold() not in _NOT_NAMES
+        # deduce's frequent words plus NOT_NAMES: "hij heet net als ...", "ik heet eigenlijk"
+        return text.split()[0].casefold() not in name_lists().common
     if check == "nummer":
         return not is_helpline_number(text) and not is_harmless_number(text)
     raise ValueError(f"unknown check {check!r}")
@@ -305,8 +331,11 @@ def find_patterns(text: str) -> list[Finding]:
     """Every regex finding in `text`, overlaps included; helpline numbers are left out."""
     found: list[Finding] = []
     has_digit = _DIGIT.search(text) is not None
+    has_at = "@" in text
     for pattern in PATTERNS:
         if not has_digit and pattern.type in _DIGIT_TYPES:
+            continue
+        if not has_at and pattern.needs_at:
             continue
         for m in pattern.regex.finditer(text):
             start, end = m.span(pattern.group)
@@ -322,53 +351,3 @@ def find_patterns(text: str) -> list[Finding]:
 def organisation_spans(text: str) -> list[tuple[int, int]]:
     """Spans of allowlisted organisation names, which no finding may cover."""
     return [m.span() for m in ORGANISATION_RE.finditer(text)]
-
-
-# --- residual check --------------------------------------------------------------------------
-
-# The export gate's second pass over text that was already scrubbed. Deliberately broader
-# than the recognisers above and written separately, so one bug does not hide in both.
-_PLACEHOLDER = re.compile(r"\[[A-Z]+-\d+\]")
-_RESIDUAL: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("EMAIL", re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")),
-    ("URL", re.compile(r"(?i)\b(?:https?://|www\.)\S+")),
-    ("URL", re.compile(r"(?<![\w@.])[\w-]+(?:\.[\w-]+)*\.(?:nl|com|org|net|be|eu)/\S*")),
-    ("HANDLE", re.compile(r"(?<![\w@])@\w{2,}")),
-    ("IBAN", re.compile(r"(?i)\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){10,30}\b")),
-    (
-        "KENTEKEN",
-        re.compile(
-            r"(?i)(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[a-z])"
-            r"[a-z\d]{1,3}-[a-z\d]{2,3}-[a-z\d]{1,3}(?![\w-])"
-        ),
-    ),
-    # With a space only upper case: "2000 of" and "1990 en" are everyday Dutch.
-    ("POSTCODE", re.compile(r"\b[1-9]\d{3}(?:[ \t]?[A-Z]{2}|[A-Za-z]{2})\b")),
-    (
-        "DATUM",
-        re.compile(
-            rf"(?i)\b\d{{1,2}}[ \t]+(?:{_MONTHS})\.?[ \t]+\d{{4}}\b"
-            r"|\b\d{1,2}([-/.])(?:0?[1-9]|1[0-2])\1(?:\d{4}|\d{2})\b"
-        ),
-    ),
-    # Phone numbers, BSNs and other identifiers: any run of 7 or more digits.
-    ("NUMMER", re.compile(r"\+?\d(?:[ \t\-./()]{0,3}\d){6,}")),
-)
-
-
-def residual_pii(text: str) -> list[Finding]:
-    """What still looks like personal data in scrubbed `text`: placeholders, helpline numbers,
-    allowlisted links, times, year spans and amounts aside. Names cannot be checked this way."""
-    masked = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), text)
-    found = []
-    for type_, regex in _RESIDUAL:
-        for m in regex.finditer(masked):
-            value = m.group()
-            if type_ == "URL" and is_allowed_url(value.rstrip(".,;:!?)")):
-                continue
-            if type_ == "POSTCODE" and value[-2:].lower() in _UNITS:
-                continue
-            if type_ == "NUMMER" and (is_helpline_number(value) or is_harmless_number(value)):
-                continue
-            found.append(Finding(type_, m.start(), m.end(), value))
-    return found
