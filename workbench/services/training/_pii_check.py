@@ -31,10 +31,17 @@ _FALLBACK = (  # used only when the detector's module is not importable
 def _findings(text: str) -> list[tuple[str, str]]:
     try:
         from workbench.domain import privacy_patterns
+        from workbench.domain.normalise import normalise
+        from workbench.domain.privacy_context import context_findings
     except ImportError:
         return [(kind, m.group(0)) for kind, rx in _FALLBACK for m in rx.finditer(text)]
-    found = [(f.type, f.text) for f in privacy_patterns.find_patterns(text)]
-    return found + [("ADRES", m.group(0)) for m in _STREET.finditer(text)]
+    # Detect on the normalised view (zero-width characters, full-width digits, "nul zes ...",
+    # "(at)", lower-case names and streets), report the text as typed.
+    view = normalise(text)
+    found = privacy_patterns.find_patterns(view.text) + context_findings(view.text)
+    spans = [(f.type, *view.span(f.start, f.end)) for f in found]
+    spans += [("ADRES", *view.span(*m.span())) for m in _STREET.finditer(view.text)]
+    return [(kind, text[start:end]) for kind, start, end in spans]
 
 
 def personal_data_types(text: str, *, fictional_names: Iterable[str] = ()) -> list[str]:
