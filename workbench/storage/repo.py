@@ -24,11 +24,8 @@ from workbench.domain.enums import (
     TurnStatus,
 )
 from workbench.domain.library import LoadedRubric, LoadedScenario
-from workbench.domain.rules import Purpose
 from workbench.domain.scenarios import content_hash
-from workbench.storage import rules
 from workbench.storage.errors import NotFound
-from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import (
     AuditEvent,
     BotTarget,
@@ -267,7 +264,9 @@ def upsert_rating(
     """Write the one rating of (rater, turn, rubric version): create it or update the draft.
 
     A submitted rating is final; submitting again returns it unchanged, so a double click never
-    writes twice. Per-criterion values are mirrored into rating_score for SQL aggregation.
+    writes twice. Per-criterion values are mirrored into rating_score for SQL aggregation. The
+    dashboard's triggers mark the reply (stats/triggers.py); the draft's old values are removed
+    before the rating becomes submitted, so a submit marks its reply once, not per criterion.
     """
     rating = get_rating(
         session=session, rater_id=rater_id, turn_id=turn_id, rubric_version_id=rubric_version_id
@@ -275,7 +274,9 @@ def upsert_rating(
     if rating is not None and rating.status == RatingStatus.submitted:
         return rating
     now = utcnow()
-    if rating is None:
+    if rating is not None:
+        session.exec(sa.delete(RatingScore).where(col(RatingScore.rating_id) == rating.id))
+    else:
         rating = Rating(rater_id=rater_id, turn_id=turn_id, rubric_version_id=rubric_version_id)
     rating.values = dict(values)
     rating.status = status
@@ -289,14 +290,11 @@ def upsert_rating(
         setattr(rating, key, value)
     session.add(rating)
     session.flush()
-    session.exec(sa.delete(RatingScore).where(col(RatingScore.rating_id) == rating.id))
     for key, value in values.items():
         if value is None:
             continue
         session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
     session.flush()
-    if status == RatingStatus.submitted and source in rules.sources(Purpose.figures):
-        mark_changed(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
     return rating
 
 

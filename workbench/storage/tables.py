@@ -341,15 +341,21 @@ class LoginAttempt(SQLModel, table=True):
     ok: bool = False
 
 
-# --- dashboard statistics, kept current on every write that changes what the dashboard counts
-# (storage/dashboard_stats.py). At 1M ratings, aggregating the ratings on every dashboard
-# view took seconds; these hold the same sums, so a view reads a few thousand rows.
+# --- dashboard statistics: what each counted reply adds to the dashboard's figures, stored.
+# At 1M ratings, aggregating the ratings on every dashboard view took seconds; these hold the
+# same sums, so a view reads a few thousand rows. Database triggers mark every write that
+# changes them (storage/stats/triggers.py); the next read folds the marks in
+# (storage/stats/stored.py); `workbench check-stats` compares them with a recomputation.
 
 GROUP_KEYS: tuple[str, ...] = ("all", *(g.value for g in Group))
 CUBE_SUM_PREFIXES = ("n", "nm", "s", "ss", "unsafe", "crit", "wsn", "wsy")
+# Sums of per-reply mean scores and of their squares are real numbers; everything else counts.
+CUBE_REAL_PREFIXES = frozenset({"s", "ss"})
 CUBE_SUM_COLUMNS: tuple[str, ...] = (
     "replies", "ratings", "demo_replies",
     *(f"{p}_{g}" for g in GROUP_KEYS for p in CUBE_SUM_PREFIXES))
+CUBE_COUNT_COLUMNS: frozenset[str] = frozenset(
+    c for c in CUBE_SUM_COLUMNS if c.split("_", 1)[0] not in CUBE_REAL_PREFIXES)
 
 
 def _cube_dimensions() -> list[sa.Column[Any]]:
@@ -362,23 +368,28 @@ def _cube_dimensions() -> list[sa.Column[Any]]:
             sa.Column("reply_day", sa.Date)]
 
 
+def _sum_column(name: str) -> sa.Column[Any]:
+    kind: Any = sa.BigInteger if name in CUBE_COUNT_COLUMNS else sa.Float
+    return sa.Column(name, kind, nullable=False, server_default="0")
+
+
 # Sums over counted replies per (prompt version, training day, scenario snapshot, bot target,
-# reply day): the additive "reply cube" of services/dashboard_queries.py, stored. Once over
-# every rubric version (rubric_version_id 0), and once per version for the rubric filter: a
-# reply's mean and verdicts over all its ratings are not sums of its per-version ones.
+# reply day): the additive "reply cube", stored. Once over every rubric version
+# (rubric_version_id 0), and once per version for the rubric filter: a reply's mean and
+# verdicts over all its ratings are not sums of its per-version ones.
 dashboard_cube = sa.Table(
     "dashboard_cube", SQLModel.metadata, *_cube_dimensions(),
     sa.Column("rubric_version_id", sa.Integer, primary_key=True),
-    *(sa.Column(name, sa.Float, nullable=False, server_default="0")
-      for name in CUBE_SUM_COLUMNS))
+    *(_sum_column(name) for name in CUBE_SUM_COLUMNS))
 
 # Rating-level sums per criterion, for the heatmap: the same dimensions plus rubric version.
+# Values are whole numbers (1-5, or 1/0 for yes/no), so both sums are counts.
 dashboard_criterion_cube = sa.Table(
     "dashboard_criterion_cube", SQLModel.metadata, *_cube_dimensions(),
     sa.Column("rubric_version_id", sa.Integer, primary_key=True),
     sa.Column("criterion", sa.String(64), primary_key=True),
-    sa.Column("n", sa.Float, nullable=False, server_default="0"),
-    sa.Column("s", sa.Float, nullable=False, server_default="0"))
+    sa.Column("n", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("s", sa.BigInteger, nullable=False, server_default="0"))
 
 # What each reply has added to the two cubes, so that a change can take it out again.
 reply_stat = sa.Table(
@@ -388,10 +399,10 @@ reply_stat = sa.Table(
     sa.Column("sums", sa.JSON, nullable=False),  # {rubric version or 0: CUBE_SUM_COLUMNS}
     sa.Column("criteria", sa.JSON, nullable=False))  # [[rubric_version_id, criterion, n, s]]
 
-# Replies whose figures a write changed and the cubes do not show yet. A submit only adds a
-# row here; whoever reads the cubes next applies them (dashboard_stats.apply_pending). Updating
+# Replies whose figures a write changed and the cubes do not show yet, inserted by the
+# triggers; whoever reads the cubes next applies them (stats.stored.apply_pending). Updating
 # the shared cube rows inside every submit made 50 concurrent raters queue on one row.
 reply_stat_pending = sa.Table(
     "reply_stat_pending", SQLModel.metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("turn_id", sa.Integer, nullable=False))
+    sa.Column("turn_id", sa.Integer, nullable=False, index=True))

@@ -23,8 +23,9 @@ from workbench.services.dashboard._report import (
     render_report,
     write_report,
 )
-from workbench.storage.stats.reads import (
+from workbench.services.dashboard._stats import (
     apply_pending_statistics,
+    check_statistics,
     rebuild_statistics,
 )
 from workbench.storage.stats.sql import DashboardFilter
@@ -34,6 +35,7 @@ __all__ = [
     "all_figures",
     "apply_pending_statistics",
     "build_dashboard",
+    "check_statistics",
     "category",
     "COVERAGE_MIN_REPLIES",
     "Dashboard",

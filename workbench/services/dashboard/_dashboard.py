@@ -36,6 +36,7 @@ from workbench.domain.readiness import (
     load_gate,
 )
 from workbench.domain.stats import wilson_interval
+from workbench.services.dashboard._stats import apply_pending_statistics
 from workbench.storage.stats import detail as dq
 from workbench.storage.stats import reads as q
 from workbench.storage.stats.reads import ALL, GROUPS, DashboardFilter, SnapshotMeta
@@ -361,7 +362,7 @@ def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
     ``scrub`` replaces the shared Dutch scrubber for excerpts (tests pass a cheap one)."""
     filt = filt or DashboardFilter()
     gate = gate or load_gate_file()
-    q.apply_pending_statistics(engine)
+    apply_pending_statistics(engine)
     with q.reader(engine).connect() as conn:
         q.tune(conn)
         meta, snapshots = q.load_rubric_meta(conn), q.load_snapshots(conn)
