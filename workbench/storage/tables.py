@@ -162,8 +162,17 @@ class Run(SQLModel, table=True):
     is_demo: bool = False
 
 
+_ONE_OPEN_ROLEPLAY = sa.text("kind = 'roleplay' AND status IN ('active', 'paused') "
+                             "AND participant_id IS NOT NULL")
+
+
 class Conversation(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),
+        # One open role-play per panel member (migration 0006), whatever the tabs do.
+        sa.Index("uq_conversation_one_open_roleplay", "participant_id", unique=True,
+                 sqlite_where=_ONE_OPEN_ROLEPLAY, postgresql_where=_ONE_OPEN_ROLEPLAY),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: ConversationKind = _enum()
     status: ConversationStatus = _enum(ConversationStatus.active)
