@@ -44,7 +44,7 @@ SCENARIO = "info-wat-doet-veilig-thuis-blijft-dit-anoniem"
 SYSTEM = "Je bent de chatbot van Veilig Thuis. Antwoord kort, vriendelijk en in het Nederlands."
 REPLY_TOKENS = 48
 SMALL_CTX = 256  # llama.cpp pads a context to a multiple of 256
-JUDGE_TOKENS = 400  # the schema bounds each reason (answer_schema), so the answer fits
+JUDGE_TOKENS = 600  # the schema bounds each reason (answer_schema): ~250 tokens seen for 9
 
 
 def _serve(tmp_path_factory: pytest.TempPathFactory, n_ctx: int) -> Iterator[LocalModelServer]:
