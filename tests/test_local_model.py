@@ -30,10 +30,9 @@ from workbench.bots import BotError, OpenAICompatBot, ReplyRequest
 from workbench.domain.enums import BotKind, ConversationKind, RatingSource, TurnRole, TurnStatus
 from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
-from workbench.services import conversations as conv_svc
-from workbench.services.bots import add_target
-from workbench.services.judge import ajudge_turns, judge_code, judge_reasons
-from workbench.services.judge_prompt import parse_judgement
+from workbench.services import training
+from workbench.services.evaluation import ajudge_turns, judge_code, judge_reasons, parse_judgement
+from workbench.services.targets import add_target
 from workbench.storage.db import make_engine, migrate
 from workbench.storage.tables import Conversation, Participant, Rating, Turn
 
@@ -219,7 +218,6 @@ def test_a_prompt_near_the_context_end_gets_a_shortened_reply(
 
 def test_scripted_scenario_plays_through_the_cli(server: LocalModelServer, settings,
                                                  library: Library) -> None:  # type: ignore[no-untyped-def]
-    from workbench import cli_commands  # noqa: F401  (registers the command groups)
     from workbench.cli import app
     from workbench.services.context import get_engine
 
@@ -278,12 +276,12 @@ def judged(server: LocalModelServer,
     bot = add_target(engine=eng, name="local", kind=BotKind.openai, base_url=server.base_url,
                      model=MODEL, prompt=SYSTEM, label="v1",
                      parameters={"max_tokens": 32, "temperature": 0})
-    cid = conv_svc.start_conversation(engine=eng, kind=ConversationKind.scripted,
+    cid = training.start_conversation(engine=eng, kind=ConversationKind.scripted,
                                       bot_target_id=bot.id, scenario_id=SCENARIO,
                                       library=library)
     first = library.scenarios[SCENARIO].scenario.scripted_turns[0].text
-    conv_svc.add_user_turn(engine=eng, conversation_id=cid, text=first)
-    turn = conv_svc.reply(engine=eng, conversation_id=cid)
+    training.add_user_turn(engine=eng, conversation_id=cid, text=first)
+    turn = training.complete_reply(engine=eng, conversation_id=cid)
     assert turn.status == TurnStatus.ok and turn.id
     yield eng, turn.id
     eng.dispose()
