@@ -27,7 +27,14 @@ from tests.local_model import (
     running_server,
 )
 from workbench.bots import BotError, OpenAICompatBot, ReplyRequest
-from workbench.domain.enums import BotKind, ConversationKind, RatingSource, TurnRole, TurnStatus
+from workbench.domain.enums import (
+    BotErrorKind,
+    BotKind,
+    ConversationKind,
+    RatingSource,
+    TurnRole,
+    TurnStatus,
+)
 from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
 from workbench.services import training
@@ -192,7 +199,9 @@ def test_context_overflow_streamed_is_an_empty_200_stream(small_server: LocalMod
                           parameters={"max_tokens": 16})
     with bot, pytest.raises(BotError) as info:
         bot.complete(ask(OVERFLOW))
-    # Whatever kind the adapter gives it, asking again cannot help and must not be tried.
+    # The adapter asks once without streaming, which gets the server's 400: a context overflow
+    # by its own kind; asking again cannot help and is not tried.
+    assert info.value.kind is BotErrorKind.context_overflow
     assert info.value.retryable is False and info.value.attempts == 1
 
 

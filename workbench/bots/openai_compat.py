@@ -104,7 +104,7 @@ class _ChunkReader:
 
     def finish(self, meta: StreamMeta) -> None:
         if self.chunks == 0:
-            raise MalformedResponse(
+            raise _EmptyStream(
                 "answered without a single completion chunk (not an OpenAI-compatible stream?)"
             )
         if self.finish_reason is None:
@@ -112,6 +112,12 @@ class _ChunkReader:
         meta.prompt_tokens = self.prompt_tokens
         meta.completion_tokens = self.completion_tokens
         meta.finish_reason = self.finish_reason
+
+
+class _EmptyStream(MalformedResponse):
+    """A 200 event stream with no event at all. llama.cpp's server answers a prompt that
+    exceeds its context this way (the error only reaches its log); asked without streaming it
+    answers the 400 that says so, which is what `_explain_empty` asks."""
 
 
 def _int_or_none(value: object) -> int | None:
@@ -274,9 +280,28 @@ class OpenAICompatBot(BaseBot):
                 for chunk in stream:
                     if text := reader.feed(chunk):
                         yield text
-            reader.finish(meta)
+            try:
+                reader.finish(meta)
+            except _EmptyStream as empty:
+                self._explain_empty(request, empty)
         except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
             raise self._to_bot_error(exc) from _cause(exc)
+
+    def _probe_body(self, request: ReplyRequest) -> dict[str, Any]:
+        body = self._body(request)
+        body.pop("stream_options", None)
+        return {**body, "stream": False, "max_tokens": 1}
+
+    def _explain_empty(self, request: ReplyRequest, empty: _EmptyStream) -> None:
+        """Ask once without streaming (one token at most) what the empty stream hid: the
+        server's own error (a context overflow, say) when it has one, else the empty stream."""
+        self._client.post("/chat/completions", body=self._probe_body(request), cast_to=object)
+        raise empty
+
+    async def _aexplain_empty(self, request: ReplyRequest, empty: _EmptyStream) -> None:
+        await self._async_client().post("/chat/completions", body=self._probe_body(request),
+                                        cast_to=object)
+        raise empty
 
     async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
         reader = _ChunkReader(self.deadline_s)
@@ -292,7 +317,10 @@ class OpenAICompatBot(BaseBot):
                 async for chunk in stream:
                     if text := reader.feed(chunk):
                         yield text
-            reader.finish(meta)
+            try:
+                reader.finish(meta)
+            except _EmptyStream as empty:
+                await self._aexplain_empty(request, empty)
         except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
             raise self._to_bot_error(exc) from _cause(exc)
 
