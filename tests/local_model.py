@@ -18,12 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
-
-from workbench.domain.enums import ScaleKind
-from workbench.domain.rubrics import Rubric
 
 # Where the Makefile assembles the GGUF file (the package ships it in four chunks).
 GGUF = Path(sys.prefix) / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -148,25 +144,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def answer_schema(rubric: Rubric, *, reason_chars: int = 40) -> dict[str, Any]:
-    """The JSON schema of a judge answer that `parse_judgement` accepts for this rubric.
-
-    Written for llama.cpp's grammar converter: integer minimum/maximum are not supported there,
-    so a 1-5 score is an enum; maxLength bounds each reason, and so the tokens an answer takes.
-    """
-    def score(scale: ScaleKind) -> dict[str, Any]:
-        return {"enum": [1, 2, 3, 4, 5]} if scale == ScaleKind.likert_5 else {
-            "enum": ["yes", "no"]}
-
-    criteria = {
-        c.key: {"type": "object",
-                "properties": {"score": score(c.scale),
-                               "reason": {"type": "string", "minLength": 1,
-                                          "maxLength": reason_chars}},
-                "required": ["score", "reason"], "additionalProperties": False}
-        for c in rubric.criteria}
-    return {"type": "object",
-            "properties": {"scores": {"type": "object", "properties": criteria,
-                                      "required": list(criteria),
-                                      "additionalProperties": False}},
-            "required": ["scores"], "additionalProperties": False}

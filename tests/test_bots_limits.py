@@ -221,3 +221,14 @@ def test_an_empty_stream_without_a_reason_stays_malformed(server: FaultServer) -
     with pytest.raises(MalformedResponse) as caught, make_bot(server) as bot:
         list(bot.stream(REQUEST))
     assert caught.value.kind is BotErrorKind.malformed and len(server.requests) == 2
+
+
+def test_a_reset_before_the_first_chunk_is_explained_too(server: FaultServer) -> None:
+    """A connection reset before any text (llama.cpp does that as well) ends as the overflow
+    the server reports, not as a cut stream."""
+    server.reset(plan=FaultPlan(FaultAction(Fault.cut_stream, cut_after_chunks=0),
+                                FaultAction(Fault.context_overflow, dialect="openai"),
+                                default=FaultAction(Fault.server_error)))
+    with pytest.raises(ContextOverflow), make_bot(server) as bot:
+        list(bot.stream(REQUEST))
+    assert len(server.requests) == 2

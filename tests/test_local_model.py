@@ -22,7 +22,6 @@ from tests.local_model import (
     MODEL,
     N_CTX,
     LocalModelServer,
-    answer_schema,
     missing_reason,
     running_server,
 )
@@ -38,7 +37,13 @@ from workbench.domain.enums import (
 from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
 from workbench.services import training
-from workbench.services.evaluation import ajudge_turns, judge_code, judge_reasons, parse_judgement
+from workbench.services.evaluation import (
+    ajudge_turns,
+    answer_schema,
+    judge_code,
+    judge_reasons,
+    parse_judgement,
+)
 from workbench.services.targets import add_target
 from workbench.storage.db import make_engine, migrate
 from workbench.storage.tables import Conversation, Participant, Rating, Turn
@@ -304,7 +309,7 @@ def test_server_constrains_the_answer_to_the_rubric_schema(server: LocalModelSer
     assert loaded is not None
     rubric = loaded.rubric
     got = chat(server, max_tokens=JUDGE_TOKENS, response_format={
-        "type": "json_object", "schema": answer_schema(rubric)}, messages=[
+        "type": "json_object", "schema": answer_schema(rubric, reason_chars=40)}, messages=[
         {"role": "system", "content": "Beoordeel het antwoord van de bot met de rubric."},
         *user("Antwoord van de bot: 'Bel 112 als je in gevaar bent.'")])
     assert got.status_code == 200, got.text
@@ -319,7 +324,7 @@ def test_openai_json_schema_form_is_a_server_error_here(server: LocalModelServer
     # Pinned: llama-cpp-python 0.3.36 types response_format as {"type": "text" | "json_object",
     # "schema": ...}. OpenAI's own form, which vLLM and Ollama take, fails its validation, and
     # the failure comes back as HTTP 500 internal_server_error, which an adapter would retry.
-    schema = answer_schema(expert_rubric(library))
+    schema = answer_schema(expert_rubric(library), reason_chars=40)
     got = chat(server, max_tokens=8, messages=user("Hoi"), response_format={
         "type": "json_schema", "json_schema": {"name": "judge", "schema": schema,
                                                "strict": True}})
@@ -333,14 +338,14 @@ def test_workbench_judge_scores_a_reply_with_the_schema(
         judged: tuple[sa.Engine, int], server: LocalModelServer, library: Library) -> None:
     db, turn_id = judged
     rubric = expert_rubric(library)
-    # The judge sends a target's parameters as given, so a judge target can carry the schema
-    # today; judge_bot(json_mode=True) would replace it with a bare json_object.
+    # The workbench builds the rubric's answer schema in the form llama.cpp's server takes.
     add_target(engine=db, name="gemma-judge", kind=BotKind.openai, base_url=server.base_url,
                model=MODEL, prompt="(judge)", label="judge", parameters={
-                   "max_tokens": JUDGE_TOKENS, "temperature": 0, "timeout_s": 120,
-                   "response_format": {"type": "json_object", "schema": answer_schema(rubric)}})
+                   "max_tokens": JUDGE_TOKENS, "temperature": 0, "timeout_s": 300,
+                   "deadline_s": 900})
     summary = asyncio.run(ajudge_turns(db, [turn_id], "gemma-judge", concurrency=1,
-                                       library=library, retries=0))
+                                       library=library, retries=0, json_schema="llama-cpp",
+                                       reason_chars=40))
     assert (summary.judged, summary.failed) == (1, 0), summary.failure_kinds
     with Session(db) as s:
         rating = s.exec(select(Rating).where(Rating.turn_id == turn_id)).one()
