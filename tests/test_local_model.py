@@ -362,7 +362,8 @@ def test_workbench_judge_json_mode_alone_never_turns_a_bad_answer_into_a_score(
     db, turn_id = judged
     add_target(engine=db, name="gemma-json", kind=BotKind.openai, base_url=server.base_url,
                model=MODEL, prompt="(judge)", label="judge",
-               parameters={"max_tokens": 128, "temperature": 0, "timeout_s": 120})
+               parameters={"max_tokens": 128, "temperature": 0, "timeout_s": 300,
+                           "deadline_s": 900})
     summary = asyncio.run(ajudge_turns(db, [turn_id], "gemma-json", concurrency=1,
                                        library=library, retries=0, json_mode=True))
     assert summary.judged + summary.failed == 1
