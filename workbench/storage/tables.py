@@ -415,3 +415,13 @@ reply_stat_pending = sa.Table(
     "reply_stat_pending", SQLModel.metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("turn_id", sa.Integer, nullable=False, index=True))
+
+# Scrubbed excerpts of bot replies that raters called unsafe, for the dashboard and the board
+# report. Scrubbed soon after the rating (by the worker or the app's warm-up thread), never
+# while a person waits for a view; a trigger forgets one when its reply is withdrawn or edited.
+reply_excerpt = sa.Table(
+    "reply_excerpt", SQLModel.metadata,
+    sa.Column("turn_id", sa.Integer, sa.ForeignKey("turn.id"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("scrubber_version", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False))

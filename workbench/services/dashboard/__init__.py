@@ -12,6 +12,10 @@ from workbench.services.dashboard._dashboard import (
     load_gate_file,
     t_interval,
 )
+from workbench.services.dashboard._excerpts import (
+    keep_excerpts_scrubbed,
+    scrub_pending_excerpts,
+)
 from workbench.services.dashboard._figures import (
     all_figures,
     category,
@@ -41,12 +45,14 @@ __all__ = [
     "Dashboard",
     "DashboardFilter",
     "filter_options",
+    "keep_excerpts_scrubbed",
     "load_gate_file",
     "PromptReadiness",
     "rebuild_statistics",
     "render_report",
     "REPORT_LANGUAGES",
     "ReportResult",
+    "scrub_pending_excerpts",
     "t_interval",
     "tr",
     "write_report",

@@ -176,3 +176,31 @@ def trigger_sources(conn: sa.Connection) -> set[str]:
                                     "AND name = 'wb_mark_rating_ins'").scalar() or ""
     start = text.index("source IN (") + len("source IN (")
     return {s.strip().strip("'") for s in text[start:text.index(")", start)].split(",")}
+
+
+# --- excerpts: a withdrawn or edited reply loses its stored scrubbed excerpt ------------------
+
+_FORGET = "DELETE FROM reply_excerpt WHERE turn_id = NEW.id;"
+_FORGET_WHEN = "NEW.withdrawn OR OLD.content IS NOT NEW.content"
+
+
+def create_excerpt_triggers(conn: sa.Connection) -> None:
+    drop_excerpt_triggers(conn)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION wb_forget_excerpt() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN IF {_FORGET_WHEN.replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN "
+            f"{_FORGET} END IF; RETURN NULL; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER wb_forget_excerpt AFTER UPDATE ON turn "
+                             "FOR EACH ROW EXECUTE FUNCTION wb_forget_excerpt()")
+    else:
+        conn.exec_driver_sql(f"CREATE TRIGGER wb_forget_excerpt AFTER UPDATE ON turn "
+                             f"WHEN {_FORGET_WHEN} BEGIN {_FORGET} END")
+
+
+def drop_excerpt_triggers(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS wb_forget_excerpt ON turn")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS wb_forget_excerpt()")
+    else:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS wb_forget_excerpt")
