@@ -68,7 +68,7 @@ def get_participant(*, session: Session, code: str) -> Participant | None:
 
 
 def list_participants(*, session: Session, role: Role | None = None) -> list[Participant]:
-    q = select(Participant).order_by(Participant.id)
+    q = select(Participant).order_by(col(Participant.id))
     if role is not None:
         q = q.where(Participant.role == role)
     return list(session.exec(q))
@@ -163,7 +163,8 @@ def set_prompt(*, session: Session, target: BotTarget, content: str, label: str)
         )
     ).first()
     if pv is None:
-        pv = PromptVersion(bot_target_id=target.id, sha256=sha, label=label, content=content)
+        pv = PromptVersion(bot_target_id=target.id or 0, sha256=sha, label=label,
+                           content=content)
         session.add(pv)
         session.flush()
     target.current_prompt_version_id = pv.id
@@ -175,7 +176,7 @@ def set_prompt(*, session: Session, target: BotTarget, content: str, label: str)
 def list_prompt_versions(
     *, session: Session, bot_target_id: int | None = None
 ) -> list[PromptVersion]:
-    q = select(PromptVersion).order_by(PromptVersion.id)
+    q = select(PromptVersion).order_by(col(PromptVersion.id))
     if bot_target_id is not None:
         q = q.where(PromptVersion.bot_target_id == bot_target_id)
     return list(session.exec(q))
@@ -199,7 +200,7 @@ def get_conversation(*, session: Session, conversation_id: int) -> Conversation:
 
 
 def list_turns(*, session: Session, conversation_id: int, ok_only: bool = False) -> list[Turn]:
-    q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.index)
+    q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.index))
     if ok_only:
         q = q.where(Turn.status == TurnStatus.ok)
     return list(session.exec(q))
@@ -293,7 +294,7 @@ def upsert_rating(
     for key, value in values.items():
         if value is None:
             continue
-        session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
+        session.add(RatingScore(rating_id=rating.id or 0, criterion=key, value=int(value)))
     session.flush()
     return rating
 

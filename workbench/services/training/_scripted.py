@@ -57,7 +57,7 @@ def start_scripted(*, engine: sa.Engine, library: Library, participant_id: int,
             rubric = library.rubric(loaded.scenario.rubric)
             if rubric is None:
                 raise UserError("scripted.no_rubric", rubric=loaded.scenario.rubric)
-            rv_id = repo.record_rubric_version(session=s, loaded=rubric).id
+            rv_id = repo.record_rubric_version(session=s, loaded=rubric).id or 0
         conv = open_conversation(
             session=s, kind=ConversationKind.scripted, bot_target_id=pv.bot_target_id,
             prompt_version_id=prompt_version_id, scenario_id=scenario_id, library=library,

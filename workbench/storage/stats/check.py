@@ -73,12 +73,12 @@ def differences(conn: sa.Connection, *, limit: int = 1000) -> list[Difference]:
 
     crit = {(r.cube_key, r.rubric_version_id, r.criterion): (r.n, r.s)
             for r in conn.execute(sa.select(dashboard_criterion_cube))}
-    for key in sorted(set(crit) | set(delta.crit)):
-        have_pair, want_pair = crit.get(key, (0, 0)), delta.crit.get(key, [0, 0])
+    for ckey in sorted(set(crit) | set(delta.crit)):
+        have_pair, want_pair = crit.get(ckey, (0, 0)), delta.crit.get(ckey, [0, 0])
         for column, a, b in zip(("n", "s"), have_pair, want_pair, strict=True):
             if int(a or 0) != int(b or 0):
                 out.append(Difference("dashboard_criterion_cube",
-                                      f"{key[0]} v{key[1]} {key[2]}", column,
+                                      f"{ckey[0]} v{ckey[1]} {ckey[2]}", column,
                                       float(a or 0), float(b or 0)))
 
     recorded = {int(t) for t in conn.execute(sa.select(reply_stat.c.turn_id)).scalars()}

@@ -95,7 +95,7 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
         yield ids[i:i + BATCH]
 
 
-_IDS = sa.bindparam("turn_ids", expanding=True)
+_IDS: sa.BindParameter[Any] = sa.bindparam("turn_ids", expanding=True)
 _BY = [T.c.id.label("turn_id"), PROMPT_VERSION.label("prompt_version_id"),
        C.c.training_day_id, C.c.scenario_snapshot_id, C.c.bot_target_id,
        T.c.created_at.label("created_at")]
@@ -239,11 +239,9 @@ class _Delta:
 def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...],
                       sums: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE SET col = col + excluded.col (both databases)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in sums})
 
