@@ -36,7 +36,12 @@ _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 # libyaml's parser is ~20x faster than PyYAML's; the events are the same. None when PyYAML was
 # built without libyaml.
-_CParser: Any = getattr(yaml, "CParser", None)
+try:
+    from yaml import cyaml as _cyaml
+
+    _CParser: Any = getattr(_cyaml, "CParser", None)
+except ImportError:  # pragma: no cover
+    _CParser = None
 
 
 @dataclass
