@@ -24,6 +24,7 @@ from workbench.domain.enums import (
     RiskLevel,
     Role,
     RunStatus,
+    ThrottleKind,
     TrainingDayStatus,
     TurnRole,
     TurnStatus,
@@ -339,6 +340,35 @@ class LoginAttempt(SQLModel, table=True):
     key: str = Field(max_length=128, index=True)  # e.g. "user:<code>" or "join"
     at: datetime = Field(default_factory=utcnow, index=True)
     ok: bool = False
+
+
+class LoginThrottle(SQLModel, table=True):
+    """The rate-limit counter of one key (`user:<code>` or `join:<address>`), one row locked
+    while an attempt is reserved, so parallel guesses queue on it (domain/access.py)."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=128)
+    kind: ThrottleKind = _enum(index=True)
+    failures: int = 0
+    window_started_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    blocked_until: datetime | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in staff member's session behind an http-only cookie. Only sha256 hashes of the
+    cookie's token and of the one-time claim that sets it are stored."""
+
+    __tablename__ = "staff_session"
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    claim_hash: str | None = Field(default=None, unique=True, max_length=64)
+    claim_expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
 
 
 # --- dashboard statistics, kept current on every write that changes what the dashboard counts
