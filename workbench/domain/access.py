@@ -19,6 +19,7 @@ between the two steps leaves a counted failure, never a free guess.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -196,11 +197,11 @@ def is_limited(state: Throttle, now: datetime) -> bool:
 
 def whole_minutes(wait: timedelta) -> int:
     """A wait as the person reads it: whole minutes, rounded up, at least 1."""
-    return max(1, int(wait.total_seconds() // 60) + 1)
+    return max(1, math.ceil(wait.total_seconds() / 60))
 
 
 def whole_seconds(wait: timedelta) -> int:
-    return max(1, int(-(-wait.total_seconds() // 1)))
+    return max(1, math.ceil(wait.total_seconds()))
 
 
 # --- how hopeless guessing is -----------------------------------------------------------------
