@@ -39,7 +39,7 @@ if shown:
         st.rerun()
 
 with st.expander(t("staff.add.title"), icon=":material/person_add:", expanded=False):
-    with st.form("sf_add_form", clear_on_submit=True):
+    with st.form("sf_add_form"):
         code = st.text_input(t("staff.add.code"), key="sf_code", max_chars=64)
         role = st.radio(t("staff.add.role"), MANAGED, key="sf_role", horizontal=True,
                         format_func=lambda r: t(f"common.roles.{r}"))
@@ -53,6 +53,8 @@ with st.expander(t("staff.add.title"), icon=":material/person_add:", expanded=Fa
                 show_error(err)
             else:
                 st.session_state["sf_shown"] = (made.user.code, made.password, "made")
+                for key in ("sf_code", "sf_password"):  # empty for the next one; kept on errors
+                    st.session_state.pop(key, None)
                 st.rerun()
 
 st.subheader(t("staff.list.title"))
