@@ -26,6 +26,7 @@ h1 { font-size: 16px; margin: 0 0 8px; }
         letter-spacing: 2px; margin: 6px 0 10px; white-space: nowrap; }
 .how { font-size: 11px; margin: 0; }
 @media print { .note { display: none; } }
+@media screen { body { padding: 16px; } }
 """
 
 
