@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.test_browser_training_day import (
     ARGS,
@@ -195,7 +195,7 @@ def test_sessions_codes_for_the_room_and_a_calm_end(servers, settings, library) 
             expect(panel.get_by_test_id("stChatMessage")).to_have_count(2)
             idle(panel)
             with Session(engine) as s:
-                before = [(t.role, t.content) for t in s.exec(select(Turn).order_by(Turn.id))]
+                before = [(t.role, t.content) for t in s.exec(select(Turn).order_by(col(Turn.id)))]
 
             fac.reload()  # the code list shows who uses which code
             fac.get_by_text(re.compile(r"in gebruik door LE-")).wait_for()
@@ -211,7 +211,7 @@ def test_sessions_codes_for_the_room_and_a_calm_end(servers, settings, library) 
             expect(panel.get_by_text("Code van vandaag")).to_have_count(0)
             steps.shot(panel, "session-ended-calmly")
             with Session(engine) as s:
-                after = [(t.role, t.content) for t in s.exec(select(Turn).order_by(Turn.id))]
+                after = [(t.role, t.content) for t in s.exec(select(Turn).order_by(col(Turn.id)))]
             assert after[:len(before)] == before  # nothing of the conversation is lost
 
             # Signing out ends the session for every tab and both processes.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.training_support import (
     PASSWORD,
@@ -17,7 +17,7 @@ from tests.training_support import (
     staff,
     texts,
 )
-from workbench.domain.enums import Role, TurnRole
+from workbench.domain.enums import Role, ThrottleKind, TurnRole
 from workbench.services import accounts, training
 from workbench.storage.tables import Participant, StaffSession, Turn
 from workbench.ui import state
@@ -97,7 +97,7 @@ def _playing(eng, library):  # type: ignore[no-untyped-def]
 
 def _turns(eng: sa.Engine) -> list[tuple[str, str]]:
     with Session(eng) as s:
-        return [(t.role, t.content) for t in s.exec(select(Turn).order_by(Turn.id))]
+        return [(t.role, t.content) for t in s.exec(select(Turn).order_by(col(Turn.id)))]
 
 
 def test_a_code_revoked_mid_roleplay_shows_a_calm_message_and_support(eng, library) -> None:  # type: ignore[no-untyped-def]
@@ -197,7 +197,7 @@ def test_a_forged_forwarded_header_does_not_reset_the_count(
     at.text_input(key="auth_join_code").input(code)
     button(at, "Meedoen").click().run()
     assert "Even geduld" in texts(at)  # counted on the real peer, not the forged header
-    [limit] = accounts.list_limits(engine=eng, kind="join")
+    [limit] = accounts.list_limits(engine=eng, kind=ThrottleKind.join)
     assert limit.subject == "203.0.113.50"
 
 

@@ -25,6 +25,7 @@ def lock_throttle(*, session: Session, key: str, kind: ThrottleKind) -> LoginThr
     """The row of `key`, created when missing, locked until the transaction ends."""
     values = {"key": key, "kind": str(kind), "failures": 0}
     dialect = session.get_bind().dialect.name
+    insert: sa.Insert
     if dialect == "postgresql":
         insert = postgresql.insert(LoginThrottle).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":

@@ -21,7 +21,9 @@ def _adopt_oidc_identity() -> None:
     if not getattr(st.user, "is_logged_in", False) or st.session_state.get(state.OIDC_FAILED_KEY):
         return
     try:
-        user = accounts.sign_in_oidc(engine=state.engine(), email=st.user.get("email"))
+        email = st.user.get("email")
+        user = accounts.sign_in_oidc(engine=state.engine(),
+                                     email=email if isinstance(email, str) else None)
     except accounts.AuthError as err:
         st.session_state[state.OIDC_FAILED_KEY] = t(err.key, **err.fmt)
         return
