@@ -174,3 +174,12 @@ def test_hostile_user_names_on_the_page(eng) -> None:  # type: ignore[no-untyped
         assert not at.exception
     # The odd but valid name is shown as text, not as a link.
     assert "\\[klik\\]\\(javascript:alert\\(1\\)\\)" in "\n".join(m.value for m in at.markdown)
+
+
+def test_the_hand_out_renders_a_hostile_day_name_as_bounded_text() -> None:
+    name = "</title><script>alert(1)</script>\x00" + "x" * 1_000_000
+    page = accounts.join_code_handout(day_name=name, day_date=date(2026, 12, 1),
+                                      codes=["AAAA-BBBB-CCCC"], language="en")
+    assert "<script>" not in page and "\x00" not in page and len(page) < 10_000
+    assert "&lt;/title&gt;&lt;script&gt;" in page and 'lang="en"' in page
+    assert "01-12-2026" in page and "Date: 01-12-2026" in page

@@ -161,10 +161,10 @@ def redeem_join_code(*, engine: sa.Engine, code: str, client: str = "unknown",
             user = _redeem(s, code, language, today, now)
             if user is not None:
                 _throttle.settle_success(session=s, key=key, reserved=decision.state)
-                repo_training.record_login_attempt(session=s, key=key, ok=True, at=now)
                 return user
-            repo_training.record_login_attempt(session=s, key=key, ok=False, at=now)
-    raise refused  # after the commit: the failure stays counted
+    # After the commit: the failure stays counted. No login_attempt row: a client address is
+    # kept only in its throttle row, which is deleted once it limits nothing (list_limits).
+    raise refused
 
 
 def _redeem(s: Session, code: str, language: str | None, today: date, now: datetime
