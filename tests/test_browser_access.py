@@ -11,6 +11,7 @@ Screenshots go to test-output/browser-access/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,11 +34,12 @@ from tests.test_browser_training_day import (
     sign_in_staff,
     wait_for_rows,
 )
-from tests.training_support import staff
+from tests.training_support import PASSWORD, staff
 from workbench.domain.enums import Role, TurnRole
 from workbench.services import accounts
 from workbench.services.context import get_engine
-from workbench.storage.tables import StaffSession, Turn
+from workbench.storage.tables import LoginThrottle, StaffSession, Turn
+from workbench.ui import session_cookie
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "browser-access"
@@ -119,6 +121,16 @@ def test_sessions_codes_for_the_room_and_a_calm_end(servers, settings, library) 
     url_a, url_b = servers
     engine = get_engine(settings)
     staff(engine, "begeleider", Role.facilitator)
+    # 13. The server believes no forwarded header from anyone (uvicorn would trust 127.0.0.1
+    # by default): a forged X-Forwarded-Proto does not make the cookie "Secure" here.
+    opened = accounts.sign_in_with_session(engine=engine, code="begeleider", password=PASSWORD)
+    forged = urllib.request.Request(
+        url_a + session_cookie.PATH, data=json.dumps({"claim": opened.claim}).encode(),
+        method="POST", headers={"Content-Type": "application/json",
+                                "X-Forwarded-Proto": "https", "X-Forwarded-For": "6.6.6.6"})
+    with urllib.request.urlopen(forged, timeout=30) as r:
+        assert r.status == 204 and "secure" not in r.headers["set-cookie"].lower()
+    accounts.end_staff_session(engine=engine, session_id=opened.session_id)
     scenario = sorted(library.scenarios)[0]
     steps = Steps()
     with sync_playwright() as p:
@@ -179,9 +191,16 @@ def test_sessions_codes_for_the_room_and_a_calm_end(servers, settings, library) 
             slips.close()
 
             # 8. A panel member role-plays; the facilitator revokes their code.
-            panel = browser.new_context(viewport={"width": 1200, "height": 1000}).new_page()
+            panel = browser.new_context(viewport={"width": 1200, "height": 1000},
+                                        extra_http_headers={"X-Forwarded-For": "6.6.6.6"}
+                                        ).new_page()
             panel.set_default_timeout(WAIT_MS)
             panel.goto(url_a)
+            panel.get_by_label("Code van vandaag").fill("FOUT-FOUT-FOUT")  # a typo first
+            panel.get_by_role("button", name="Meedoen").click()
+            panel.get_by_text("Deze code werkt niet").wait_for()
+            with Session(engine) as s:  # counted on the real peer, not the forged header
+                assert [r.key for r in s.exec(select(LoginThrottle))] == ["join:127.0.0.1"]
             panel.get_by_label("Code van vandaag").fill(codes[1])
             panel.get_by_role("button", name="Meedoen").click()
             panel.get_by_text("Voordat je begint").wait_for()
