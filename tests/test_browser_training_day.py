@@ -153,10 +153,11 @@ def test_a_whole_training_day(server: str, settings, library) -> None:  # type: 
             overlap.press("Tab")
             steps.shot(fac, "facilitator-new-day")
             fac.get_by_role("button", name="Dag aanmaken").click()
-            fac.get_by_role("button", name="Nieuwe code maken").click()
+            fac.get_by_role("button", name="Codes maken").click()
             code_block = fac.get_by_test_id("stCode").first
-            expect(code_block).to_contain_text(re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}"))
-            join_code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code_block.inner_text()).group(0)  # type: ignore[union-attr]
+            code_re = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+            expect(code_block).to_contain_text(code_re)
+            join_code = code_re.search(code_block.inner_text()).group(0)  # type: ignore[union-attr]
             steps.shot(fac, "facilitator-join-code")
 
             # 2. A panel member joins, consents, role-plays two turns and stops.

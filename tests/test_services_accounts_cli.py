@@ -42,3 +42,21 @@ def test_add_list_and_change_password(settings) -> None:  # type: ignore[no-unty
 def test_add_refuses_with_a_clear_message(settings, args, stdin, message) -> None:  # type: ignore[no-untyped-def]
     result = invoke("account", "add", *args, stdin=stdin)
     assert result.exit_code == 1 and message in result.output
+
+
+def test_deactivate_ends_sign_in_and_sessions(settings) -> None:  # type: ignore[no-untyped-def]
+    invoke("account", "add", "anna", "--role", "expert", "--password-stdin",
+           stdin="een-lang-wachtwoord\n")
+    eng = get_engine(settings)
+    opened = accounts.sign_in_with_session(engine=eng, code="anna", password="een-lang-wachtwoord")
+    result = invoke("account", "deactivate", "anna")
+    assert result.exit_code == 0, result.output
+    assert accounts.check_staff_session(engine=eng, session_id=opened.session_id) is None
+    try:
+        accounts.sign_in(engine=eng, code="anna", password="een-lang-wachtwoord")
+    except accounts.AuthError as exc:
+        assert exc.key == "auth.wrong_password"
+    else:
+        raise AssertionError("a deactivated account signed in")
+    unknown = invoke("account", "deactivate", "niemand")
+    assert unknown.exit_code == 2 and "niemand" in unknown.output

@@ -37,9 +37,9 @@ def test_facilitator_creates_a_day_and_hands_out_a_code(eng, library) -> None:  
     assert day.overlap == 3 and len(day.prompt_version_ids) == 1
     assert day.expert_rubric_version_id and day.panel_rubric_version_id
 
-    button(at, "Nieuwe code maken").click().run()
+    button(at, "Codes maken").click().run()
     shown = at.code[0].value
-    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", shown)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", shown)
     with Session(eng) as s:
         stored = s.exec(select(JoinCode)).one()
     assert shown.replace("-", "") not in stored.code_hash  # only the hash is kept
@@ -65,7 +65,7 @@ def test_facilitator_creates_a_day_and_hands_out_a_code(eng, library) -> None:  
     button(at, "Dag sluiten").click().run()
     assert training.get_day(engine=eng, training_day_id=day.id).status ==\
         TrainingDayStatus.closed
-    assert "Nieuwe code maken" not in [b.label for b in at.button]
+    assert "Codes maken" not in [b.label for b in at.button]
 
 
 def test_day_setup_errors_are_shown_calmly(eng) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The project root when run from a checkout; installed elsewhere, paths fall back to the cwd.
@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=10_000, description="How long SQLite waits for a lock before giving up."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+                    "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        # A typo here would silently trust nobody (or the wrong host): refuse it at start.
+        from workbench.domain.access import parse_trusted_proxies
+
+        parse_trusted_proxies(value)
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

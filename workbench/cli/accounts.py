@@ -1,5 +1,5 @@
-"""CLI: staff accounts (`workbench account add|list|password`). Panel members never get an
-account: they join a training day with a code from the facilitator's page."""
+"""CLI: staff accounts (`workbench account add|list|password|deactivate`). Panel members never
+get an account: they join a training day with a code from the facilitator's page."""
 
 from __future__ import annotations
 
@@ -75,7 +75,21 @@ def password(
     except accounts.AuthError as exc:
         err.print(f"error: {_message(exc)}")
         raise typer.Exit(1) from None
-    err.print(f"password of {code} changed")
+    err.print(f"password of {code} changed; its sessions have ended")
+
+
+@account_app.command("deactivate")
+def deactivate(code: str = typer.Argument(..., help="User name.")) -> None:
+    """Deactivate a staff account: it can no longer sign in and its sessions end now."""
+    from workbench.services import accounts
+
+    try:
+        accounts.deactivate_staff(engine=common.engine(), code=code, deactivated_by="cli")
+    except accounts.AuthError as exc:
+        # An unknown name is a usage error (2), like every other command's.
+        common.fail(_message(exc), code=common.EXIT_USAGE if exc.key == "auth.no_such_account"
+                    else common.EXIT_FAILED)
+    err.print(f"account {code} deactivated; its ratings stay")
 
 
 @account_app.command("list")

@@ -31,6 +31,8 @@ def migrate() -> None:
     common.console.print(f"database at revision {schema_revision(common.engine())}")
 
 APP_SCRIPT = Path(__file__).parent.parent / "ui" / "streamlit_app.py"
+# The server: streamlit_app.py's pages plus the route that sets the staff session cookie.
+APP_SERVER = "workbench.ui.asgi"
 
 
 @app.command()
@@ -71,7 +73,7 @@ def start(
 
     for line in ensure_demo_accounts(engine=engine):
         err.print(line)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+    cmd = [sys.executable, "-m", APP_SERVER,
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     err.print(f"workbench on http://127.0.0.1:{port}")

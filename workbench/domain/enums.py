@@ -156,6 +156,13 @@ class TrainingDayStatus(StrEnum):
     closed = "closed"
 
 
+class ThrottleKind(StrEnum):
+    """What a sign-in rate limit counts: failures per user name, or per client address."""
+
+    user = "user"  # staff passwords: a hard lock after a few failures
+    join = "join"  # panel join codes: a growing delay, never a lock of the room
+
+
 class RunStatus(StrEnum):
     running = "running"
     finished = "finished"

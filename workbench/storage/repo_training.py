@@ -49,24 +49,6 @@ def record_login_attempt(*, session: Session, key: str, ok: bool, at: datetime |
     return attempt
 
 
-def recent_failures(*, session: Session, key: str, since: datetime) -> list[datetime]:
-    """Times of failed attempts for `key` since `since` and after the last success, oldest first."""
-    last_ok = session.exec(
-        select(sa.func.max(LoginAttempt.at)).where(
-            LoginAttempt.key == key, LoginAttempt.ok == True,  # noqa: E712
-            LoginAttempt.at >= since,
-        )
-    ).first()
-    start = max(since, last_ok) if last_ok is not None else since
-    rows = session.exec(
-        select(LoginAttempt.at).where(
-            LoginAttempt.key == key, LoginAttempt.ok == False,  # noqa: E712
-            LoginAttempt.at >= start,
-        ).order_by(col(LoginAttempt.at))
-    )
-    return list(rows)
-
-
 # --- join codes ---------------------------------------------------------------------------------
 
 
@@ -78,8 +60,12 @@ def create_join_code(*, session: Session, code_hash: str, training_day_id: int, 
     return jc
 
 
-def get_join_code(*, session: Session, code_hash: str) -> JoinCode | None:
-    return session.exec(select(JoinCode).where(JoinCode.code_hash == code_hash)).first()
+def get_join_code(*, session: Session, code_hash: str, for_update: bool = False
+                  ) -> JoinCode | None:
+    """The code with this hash; `for_update` locks it, so two tablets redeeming the same code
+    at once make one participant, not two."""
+    q = select(JoinCode).where(JoinCode.code_hash == code_hash)
+    return session.exec(q.with_for_update() if for_update else q).first()
 
 
 def revoke_day_codes(*, session: Session, training_day_id: int, at: datetime) -> int:

@@ -51,6 +51,8 @@ PAGES: list[PageSpec] = [
              frozenset({Role.facilitator, Role.expert}), "curation"),
     PageSpec("app_pages/participants.py", "curation.nav.participants", ":material/group:",
              frozenset({Role.facilitator}), "participants"),
+    PageSpec("app_pages/staff.py", "staff.nav", ":material/badge:",
+             frozenset({Role.facilitator}), "staff"),
     PageSpec("app_pages/dashboard.py", "dashboard.nav", ":material/monitoring:",
              frozenset({Role.manager, Role.facilitator, Role.developer}), "dashboard"),
     PageSpec("app_pages/judge.py", "judge.nav", ":material/fact_check:",

@@ -1,6 +1,6 @@
 """The app's entry (the "picture frame"): page setup, who is signed in, the pages their role may
-see, the language switch. Run with `workbench start` or
-`streamlit run workbench/ui/streamlit_app.py`.
+see, the language switch. Run with `workbench start` (through `ui/asgi.py`, which adds the
+route that sets the staff session cookie) or `streamlit run workbench/ui/streamlit_app.py`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.services import accounts
-from workbench.ui import registry, state
+from workbench.ui import guard, registry, session_cookie, state
 from workbench.ui.i18n import LANGUAGES, current_language, t
 
 st.set_page_config(page_title="Workbench · Veilig Thuis", page_icon="💬", layout="wide")
@@ -21,7 +21,9 @@ def _adopt_oidc_identity() -> None:
     if not getattr(st.user, "is_logged_in", False) or st.session_state.get(state.OIDC_FAILED_KEY):
         return
     try:
-        user = accounts.sign_in_oidc(engine=state.engine(), email=st.user.get("email"))
+        email = st.user.get("email")
+        user = accounts.sign_in_oidc(engine=state.engine(),
+                                     email=email if isinstance(email, str) else None)
     except accounts.AuthError as err:
         st.session_state[state.OIDC_FAILED_KEY] = t(err.key, **err.fmt)
         return
@@ -45,7 +47,9 @@ def _sidebar(user: accounts.SignedIn | None) -> None:
             st.session_state[state.LANGUAGE_KEY] = chosen
             if user is not None:
                 accounts.set_language(engine=state.engine(), participant_id=user.participant_id,
-                                  language=chosen)
+                                      language=chosen)
+            else:  # chosen before signing in: signing in keeps it (issue 7)
+                st.session_state[state.LANGUAGE_CHOSEN_KEY] = True
             st.rerun()
         if user is not None and _demo_present():
             # Demo data is marked on every page, so nobody mistakes simulated ratings for real.
@@ -60,17 +64,45 @@ def _sidebar(user: accounts.SignedIn | None) -> None:
                 st.rerun()
 
 
+def _cookie_scripts() -> None:
+    """Hand the browser its session claim after a staff sign-in, or ask it to drop the cookie
+    after a sign-out (see session_cookie.py). Invisible; harmless when repeated."""
+    claim = state.session_claim()
+    if claim:
+        st.html(session_cookie.claim_script(claim), unsafe_allow_javascript=True, width=1)
+    if state.take_clear_cookie():
+        st.html(session_cookie.clear_script(), unsafe_allow_javascript=True, width=1)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up() -> bool:
+    """Once per app process: load the Dutch scrubber on a background thread and keep the
+    dashboard's excerpts scrubbed, so no person's request waits the seconds deduce takes to
+    load (it slowed everyone's role-play for as long as it did, inside the first request)."""
+    from workbench.services.dashboard import keep_excerpts_scrubbed
+
+    keep_excerpts_scrubbed(state.engine())
+    return True
+
+
 def main() -> None:
+    _warm_up()
     _adopt_oidc_identity()
     user = state.current_user()
-    specs = registry.pages_for(user.role if user else None)
-    pages = [
-        st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
-                default=i == 0)
-        for i, spec in enumerate(specs)
-    ]
+    if user is None and state.ended_reason():
+        # Ended by the facilitator mid-role-play: the calm page, not the sign-in form.
+        pages = [st.Page(guard.session_ended, title=t("auth.ended.title"),
+                         icon=":material/favorite:", url_path="session-ended", default=True)]
+    else:
+        specs = registry.pages_for(user.role if user else None)
+        pages = [
+            st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
+                    default=i == 0)
+            for i, spec in enumerate(specs)
+        ]
     nav = st.navigation(pages, position="sidebar" if user else "hidden")
     _sidebar(user)
+    _cookie_scripts()
     nav.run()
 
 

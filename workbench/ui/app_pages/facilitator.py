@@ -7,12 +7,13 @@ from datetime import date
 import streamlit as st
 
 from workbench.domain.enums import Audience, Role
-from workbench.services import accounts, training
+from workbench.services import training
 from workbench.services.errors import UserError
 from workbench.ui import state
 from workbench.ui.components import show_error
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
+from workbench.ui.join_codes import join_codes_section
 
 user = require_role(Role.facilitator)
 engine = state.engine()
@@ -83,31 +84,7 @@ def live_progress(day_id: int) -> None:
 
 
 def join_codes(day: training.DayView) -> None:
-    st.subheader(t("facilitator.codes.title"))
-    new = st.session_state.get("fa_new_code")
-    if new and new[0] == day.id:
-        st.success(t("facilitator.codes.shown_once"))
-        st.code(new[1], language=None)
-    if day.is_open and st.button(t("facilitator.codes.issue"), key="fa_issue",
-                                 icon=":material/key:"):
-        try:
-            code = accounts.issue_join_code(engine=engine, training_day_id=day.id,
-                                        issued_by=user.code)
-        except UserError as err:
-            show_error(err)
-        else:
-            st.session_state["fa_new_code"] = (day.id, code)
-            st.rerun()
-    for jc in accounts.list_join_codes(engine=engine, training_day_id=day.id):
-        c1, c2 = st.columns([4, 1])
-        status = (t("facilitator.codes.revoked") if jc.revoked else
-                  t("facilitator.codes.used_by", code=jc.used_by) if jc.used_by else
-                  t("facilitator.codes.unused"))
-        c1.write(t("facilitator.codes.row", n=jc.id, time=jc.created_at.strftime("%H:%M"),
-                   status=status))
-        if not jc.revoked and c2.button(t("facilitator.codes.revoke"), key=f"fa_revoke_{jc.id}"):
-            accounts.revoke_join_code(engine=engine, join_code_id=jc.id, revoked_by=user.code)
-            st.rerun()
+    join_codes_section(day)
 
 
 def settings_and_close(day: training.DayView) -> None:
