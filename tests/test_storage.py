@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from tests import builders as b
 from workbench.domain.enums import RatingStatus, Role
 from workbench.storage import repo
 from workbench.storage.db import current_revision, migrate
-from workbench.storage.tables import Rating, RatingScore, SQLModel
+from workbench.storage.tables import Rating, RatingScore
 
 EXPECTED_TABLES = {
     "participant", "training_day", "join_code", "scenario_snapshot", "rubric_version",
