@@ -25,6 +25,7 @@ from workbench.services.training._day_admin import (
     restore_day,
 )
 from workbench.services.training._days import (
+    MAX_NAME_CHARS,
     DayProgress,
     DaySetupError,
     DayView,
@@ -104,6 +105,7 @@ __all__ = [
     "left_turn_for",
     "list_days",
     "load_item",
+    "MAX_NAME_CHARS",
     "needs_reply",
     "next_item",
     "next_pair",
