@@ -20,7 +20,9 @@ from workbench.services.dashboard._figures import (
 from workbench.services.dashboard._report import (
     REPORT_LANGUAGES,
     ReportResult,
+    describe_filter,
     render_report,
+    report_scope,
     write_report,
 )
 from workbench.storage.stats.reads import (
@@ -38,12 +40,14 @@ __all__ = [
     "COVERAGE_MIN_REPLIES",
     "Dashboard",
     "DashboardFilter",
+    "describe_filter",
     "filter_options",
     "load_gate_file",
     "PromptReadiness",
     "rebuild_statistics",
     "render_report",
     "REPORT_LANGUAGES",
+    "report_scope",
     "ReportResult",
     "t_interval",
     "tr",

@@ -23,6 +23,7 @@ from workbench.services.dashboard import (
     build_dashboard,
     filter_options,
     render_report,
+    report_scope,
     tr,
 )
 from workbench.ui import state
@@ -122,7 +123,8 @@ def _excerpts(d: Dashboard) -> None:
 
 def _report_download(d: Dashboard) -> None:
     # Deferred: the 5 MB file is rendered only when someone clicks, not on every rerun.
-    st.download_button(t("dashboard.download"), data=lambda: render_report(d, lang=lang),
+    st.download_button(t("dashboard.download"), data=lambda: render_report(
+        d, lang=lang, scope=report_scope(engine, d.filter, lang)),
                        file_name=f"rapport-{date.today().isoformat()}.html", mime="text/html",
                        help=t("dashboard.download_help"), icon=":material/download:",
                        key="dash_download")
