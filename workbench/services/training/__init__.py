@@ -42,8 +42,10 @@ from workbench.services.training._days import (
 )
 from workbench.services.training._pairwise import (
     PairItem,
+    PairQueue,
     left_turn_for,
     next_pair,
+    pair_queue,
     record_pair,
 )
 from workbench.services.training._pii_check import (
@@ -112,7 +114,9 @@ __all__ = [
     "next_turn_id",
     "NothingToReply",
     "open_scripted_runs",
+    "pair_queue",
     "PairItem",
+    "PairQueue",
     "personal_data_types",
     "prompt_choices",
     "PromptChoice",
