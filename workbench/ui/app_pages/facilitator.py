@@ -38,7 +38,6 @@ def create_form() -> None:
                              if r.rubric.audience == Audience.expert})
     panel_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                             if r.rubric.audience == Audience.lived_experience})
-    scenario_preview(lib, key="fa_preview")
     with st.form("fa_create_form"):
         name = st.text_input(t("facilitator.name"), key="fa_name",
                              max_chars=training.MAX_NAME_CHARS)
@@ -86,6 +85,8 @@ def create_form() -> None:
                 st.session_state["fa_select"] = day_id
                 st.session_state["fa_flash"] = t("facilitator.created", name=plain(name.strip()))
                 st.rerun()
+    # Outside the form, so that picking a scenario to read shows it at once.
+    scenario_preview(lib, key="fa_preview")
 
 
 @st.fragment(run_every=10)
