@@ -263,3 +263,27 @@ def test_day_views_count_what_a_day_holds(engine, library) -> None:  # type: ign
     assert (views[a].join_codes, views[a].conversations, views[a].started) == (2, 0, False)
     assert (views[b].join_codes, views[b].conversations, views[b].started) == (0, 1, True)
     assert not views[a].deletable and not views[b].deletable
+
+
+def test_the_migration_keeps_every_existing_day_visible(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0005_dayadmin on a database that already holds days (SQLite, the in-place ADD COLUMN)."""
+    from alembic import command
+
+    from workbench.storage.db import alembic_config, make_engine, migrate
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(str(eng.url))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004_dashboard_stats")
+    with eng.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO training_day (name, day, status, overlap, exposure_cap, scenario_ids, "
+            "bot_target_ids, prompt_version_ids, is_demo, created_at) VALUES ('Oud', "
+            "'2026-01-05', 'closed', 2, 3, '[]', '[]', '[]', 0, '2026-01-05 09:00:00')")
+    migrate(eng)
+    [day] = training.list_days(engine=eng)
+    assert (day.name, day.archived, day.status) == ("Oud", False, TrainingDayStatus.closed)
+    training.archive_day(engine=eng, training_day_id=day.id)
+    assert training.list_days(engine=eng) == []
+    eng.dispose()

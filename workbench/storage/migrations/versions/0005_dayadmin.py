@@ -7,8 +7,8 @@ Create Date: 2026-12-04
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 revision: str = "0005_dayadmin"
 down_revision: str | None = "0004_dashboard_stats"
@@ -20,8 +20,7 @@ def upgrade() -> None:
     # A flag next to open/closed, not a third status: an archived day stays closed (its codes
     # stop), and restoring it brings it back as it was. Plain ADD COLUMN (no batch rebuild),
     # which SQLite does in place on a filled database; every existing day stays visible.
-    op.add_column("training_day", sa.Column("archived_at", sqlmodel.sql.sqltypes.UTCDateTime(),
-                                            nullable=True))
+    op.add_column("training_day", sa.Column("archived_at", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
