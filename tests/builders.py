@@ -29,7 +29,12 @@ def participant(session: Session, **over: Any):
 
 
 def bot_target(session: Session, name: str = "reference", prompt: str = "Je bent behulpzaam."):
-    t = repo.create_bot_target(session=session, name=name, kind=BotKind.reference)
+    """A reference-kind target with `prompt` as its current version. The app's engine already
+    holds the built-in "reference" target (services.context.get_engine), so that one is reused."""
+    try:
+        t = repo.get_bot_target(session=session, name=name)
+    except repo.NotFound:
+        t = repo.create_bot_target(session=session, name=name, kind=BotKind.reference)
     pv = repo.set_prompt(session=session, target=t, content=prompt, label="v1")
     return t, pv
 

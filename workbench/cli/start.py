@@ -39,7 +39,8 @@ APP_SERVER = "workbench.ui.asgi"
 def demo(
     force: bool = typer.Option(False, help="Add demo data even when the database has data."),
 ) -> None:
-    """Fill an empty database with a demo training day, runs and simulated ratings."""
+    """Fill an empty database with a demo training day, runs, simulated ratings and what a
+    lead expert makes of them (adjudications, curated examples, A/B judgements)."""
     from workbench.config import get_settings
     from workbench.services.demo import load_demo
 
@@ -52,6 +53,11 @@ def demo(
     err.print(f"demo data: training day {summary.training_day_id}, runs "
               f"{', '.join(summary.run_ids)}, {summary.replies} replies, "
               f"{summary.ratings} simulated ratings (all marked DEMO)")
+    if summary.curation is not None:
+        c = summary.curation
+        err.print(f"curated: {c.examples} examples ({c.gold} gold, {c.accepted} accepted), "
+                  f"{c.adjudications} adjudications, {summary.rewrites} rewrites, "
+                  f"{c.pairwise} A/B judgements")
 
 
 @app.command()

@@ -8,13 +8,18 @@ import sqlalchemy as sa
 
 from workbench.config import Settings, get_settings
 from workbench.domain.library import Library, load_library
-from workbench.storage.db import current_revision, make_engine, migrate
+from workbench.services.targets import ensure_reference_target
+from workbench.storage.db import current_revision, make_engine, migrate, session_scope
 
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str, busy_timeout_ms: int) -> sa.Engine:
     engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
     migrate(engine)  # the app and the CLI always run on the newest schema
+    # The one place the built-in reference target is made: every command and page sees it
+    # from the first call (`run --bot reference` on a fresh database used to fail).
+    with session_scope(engine) as s:
+        ensure_reference_target(session=s)
     return engine
 
 

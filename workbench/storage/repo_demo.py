@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workbench.domain.enums import TurnRole, TurnStatus
-from workbench.storage.tables import Conversation, Run, TrainingDay, Turn
+from workbench.storage.tables import Conversation, Run, ScenarioSnapshot, TrainingDay, Turn
 
 
 def is_empty(*, session: Session) -> bool:
@@ -42,3 +42,15 @@ def run_replies(*, session: Session, run_ids: list[str]) -> list[tuple[int, int,
                Turn.status == TurnStatus.ok)
         .order_by(col(Turn.id))).all()
     return [(int(t or 0), int(p), str(r)) for t, p, r in rows]
+
+
+def reply_scenarios(*, session: Session, turn_ids: list[int]) -> dict[int, str]:
+    """turn id → the scenario id its conversation played (replies without a scenario left out)."""
+    if not turn_ids:
+        return {}
+    rows = session.exec(
+        select(Turn.id, ScenarioSnapshot.scenario_id)
+        .join(Conversation, col(Turn.conversation_id) == col(Conversation.id))
+        .join(ScenarioSnapshot, col(Conversation.scenario_snapshot_id) == col(ScenarioSnapshot.id))
+        .where(col(Turn.id).in_(turn_ids))).all()
+    return {int(t or 0): str(sid) for t, sid in rows}

@@ -7,7 +7,8 @@ people only, so a simulated rating never takes a person's place in the room.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -92,11 +93,68 @@ def list_join_codes(*, session: Session, training_day_id: int) -> list[tuple[Joi
 # --- training days ------------------------------------------------------------------------------
 
 
-def list_training_days(*, session: Session, status: str | None = None) -> list[TrainingDay]:
+def list_training_days(*, session: Session, status: str | None = None,
+                       include_archived: bool = False) -> list[TrainingDay]:
+    """Newest first; archived days only when asked for (every day picker leaves them out)."""
     q = select(TrainingDay).order_by(col(TrainingDay.day).desc(), col(TrainingDay.id).desc())
     if status is not None:
         q = q.where(TrainingDay.status == status)
+    if not include_archived:
+        q = q.where(col(TrainingDay.archived_at).is_(None))
     return list(session.exec(q))
+
+
+def day_usage(*, session: Session, training_day_ids: Collection[int]
+              ) -> dict[int, tuple[int, int, int]]:
+    """Per day: (conversations, join codes, panel members) — what a day holds that setup
+    changes and deletion must respect. Ratings and A/B judgements hang off the conversations'
+    turns, so a day without conversations has none. One grouped query per table."""
+    ids = sorted(set(training_day_ids))
+    out = {i: [0, 0, 0] for i in ids}
+    if not ids:
+        return {}
+    for slot, fk in enumerate((col(Conversation.training_day_id), col(JoinCode.training_day_id),
+                               col(Participant.training_day_id))):
+        rows = session.exec(select(fk, sa.func.count()).where(fk.in_(ids)).group_by(fk))
+        for day_id, n in rows:
+            out[int(day_id or 0)][slot] = int(n)
+    return {i: (c[0], c[1], c[2]) for i, c in out.items()}
+
+
+def lock_training_day(*, session: Session, training_day_id: int) -> TrainingDay | None:
+    """The day's row, locked until the transaction ends (PostgreSQL: FOR UPDATE).
+
+    A conversation or join code that refers to the day takes a key-share lock on this row for
+    its foreign key, which FOR UPDATE conflicts with: so "the day has no conversation yet",
+    checked after this, stays true until the caller commits. SQLite needs no lock: the
+    engine's BEGIN IMMEDIATE already lets one writer in at a time."""
+    return session.exec(select(TrainingDay).where(TrainingDay.id == training_day_id)
+                        .with_for_update()).first()
+
+
+# Any constant: the key of the PostgreSQL advisory lock that serialises day creation/renames.
+_DAY_NAMES_LOCK = 0x7D4A_0001
+
+
+def lock_day_names(*, session: Session) -> None:
+    """Serialise "is there a day with this name and date already?" with the write that
+    follows, until the transaction ends. PostgreSQL: a transaction-level advisory lock (two
+    facilitators creating the same day at once); SQLite: BEGIN IMMEDIATE already does it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_DAY_NAMES_LOCK)))
+
+
+def days_on(*, session: Session, day: date) -> list[TrainingDay]:
+    """Every day (archived too) on this date, oldest first: the candidates for "same name"."""
+    return list(session.exec(select(TrainingDay).where(TrainingDay.day == day)
+                             .order_by(col(TrainingDay.id))))
+
+
+def delete_training_day(*, session: Session, training_day: TrainingDay) -> None:
+    """Delete the day's row. The foreign keys of conversation, join_code and participant
+    refuse it (IntegrityError) while anything refers to the day."""
+    session.delete(training_day)
+    session.flush()
 
 
 def _replies_of_day(training_day_id: int) -> sa.Select:

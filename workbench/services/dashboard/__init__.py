@@ -24,7 +24,9 @@ from workbench.services.dashboard._figures import (
 from workbench.services.dashboard._report import (
     REPORT_LANGUAGES,
     ReportResult,
+    describe_filter,
     render_report,
+    report_scope,
     write_report,
 )
 from workbench.services.dashboard._stats import (
@@ -44,6 +46,7 @@ __all__ = [
     "COVERAGE_MIN_REPLIES",
     "Dashboard",
     "DashboardFilter",
+    "describe_filter",
     "filter_options",
     "keep_excerpts_scrubbed",
     "load_gate_file",
@@ -51,6 +54,7 @@ __all__ = [
     "rebuild_statistics",
     "render_report",
     "REPORT_LANGUAGES",
+    "report_scope",
     "ReportResult",
     "scrub_pending_excerpts",
     "t_interval",

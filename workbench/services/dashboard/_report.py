@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import plotly.offline
@@ -27,6 +28,7 @@ from workbench.services.dashboard._dashboard import (
     build_dashboard,
     filter_options,
 )
+from workbench.services.dashboard._excerpts import scrub_pending_excerpts
 from workbench.services.dashboard._figures import all_figures, category, tr
 
 REPORT_LANGUAGES = ("nl", "en")
@@ -134,16 +136,19 @@ def _figures_html(d: Dashboard, lang: str) -> dict[str, str]:
 def render_report(d: Dashboard, *, lang: str = "nl", scope: str | None = None,
            generated_at: datetime | None = None,
            agreement_items: int = AGREEMENT_MAX_ITEMS) -> str:
-    """The report as one HTML string for a built dashboard."""
+    """The report as one HTML string for a built dashboard. `scope` names the selection
+    (`report_scope`); without it a filtered dashboard is still described by its filter, so the
+    header never says "all training days" about one day (issue 14, item 3)."""
     if lang not in REPORT_LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(REPORT_LANGUAGES)}, got {lang!r}")
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     figs = _figures_html(d, lang)
     demo = d.totals.get("demo_replies", 0)
+    scope = scope or describe_filter(d.filter, lang) or _t("all_days", lang)
     body = [
         f"<h1>{_t('title', lang)}</h1>",
         f"<p class='meta'>{_t('made', lang)} {when} · {_t('scope', lang)}: "
-        f"{_esc(scope or _t('all_days', lang))} · "
+        f"{_esc(scope)} · "
         f"{_t('counts', lang, replies=d.totals.get('replies', 0), ratings=d.totals.get('ratings', 0))}</p>",  # noqa: E501
         f"<p class='demo'>{_t('demo', lang, n=demo)}</p>" if demo else "",
         f"<h2>{_t('readiness', lang)}</h2>", _readiness(d, lang),
@@ -171,28 +176,65 @@ def plotly_bundle() -> str:
     return plotly.offline.get_plotlyjs()
 
 
+def describe_filter(filt: DashboardFilter, lang: str = "nl",
+                    names: dict[str, list[dict[str, Any]]] | None = None) -> str | None:
+    """The selection in words, one part per filter that narrows ("training day Dag 1
+    (2026-11-01) · bot reference · ..."); None when nothing narrows. `names` are the
+    dashboard's filter options; without them ids are named ("training day #3")."""
+    opts = names or {}
+
+    def named(kind: str, i: int, show: Any) -> str:
+        row = next((r for r in opts.get(kind, []) if r["id"] == i), None)
+        return show(row) if row is not None else f"#{i}"
+
+    parts = []
+    if filt.training_day_id is not None:
+        parts.append(f"{_t('day', lang)} " + named(
+            "training_days", filt.training_day_id, lambda r: f"{r['name']} ({r['day']})"))
+    if filt.date_from is not None or filt.date_to is not None:
+        parts.append(_t("dates", lang, start=filt.date_from or "…", end=filt.date_to or "…"))
+    if filt.bot_target_id is not None:
+        parts.append(f"{_t('bot', lang)} " + named("bot_targets", filt.bot_target_id,
+                                                    lambda r: r["name"]))
+    if filt.prompt_version_ids:
+        parts.append(f"{_t('versions', lang)} " + ", ".join(
+            named("prompt_versions", i, lambda r: r["label"]) for i in filt.prompt_version_ids))
+    if filt.rubric_version_id is not None:
+        parts.append(f"{_t('rubric', lang)} " + named(
+            "rubric_versions", filt.rubric_version_id,
+            lambda r: f"{r['rubric_id']} v{r['version']}"))
+    return " · ".join(parts) or None
+
+
+def report_scope(engine: sa.Engine, filt: DashboardFilter, lang: str = "nl") -> str | None:
+    """`describe_filter` with the names of days, bots, prompt and rubric versions; a training
+    day that does not exist raises LookupError."""
+    opts = filter_options(engine)
+    if filt.training_day_id is not None and filt.training_day_id not in {
+            d["id"] for d in opts["training_days"]}:
+        raise LookupError(f"no training day with id {filt.training_day_id}")
+    return describe_filter(filt, lang, opts)
+
+
 def day_scope(engine: sa.Engine, training_day_id: int | None, lang: str = "nl") -> str | None:
     """"training day <name> (<date>)" for the report header; LookupError if there is none."""
-    if training_day_id is None:
-        return None
-    days = {d["id"]: d for d in filter_options(engine)["training_days"]}
-    if training_day_id not in days:
-        raise LookupError(f"no training day with id {training_day_id}")
-    day = days[training_day_id]
-    return f"{_t('day', lang)} {day['name']} ({day['day']})"
+    return report_scope(engine, DashboardFilter(training_day_id=training_day_id), lang)
 
 
 def build_report(engine: sa.Engine, *, training_day_id: int | None = None, lang: str = "nl"
                  ) -> tuple[str, Dashboard]:
     """Build the dashboard for one training day (or all) and render it."""
-    scope = day_scope(engine, training_day_id, lang)
-    d = build_dashboard(engine, DashboardFilter(training_day_id=training_day_id))
+    filt = DashboardFilter(training_day_id=training_day_id)
+    scope = report_scope(engine, filt, lang)
+    d = build_dashboard(engine, filt)
     return render_report(d, lang=lang, scope=scope), d
 
 
 def write_report(engine: sa.Engine, out: Path, *, training_day_id: int | None = None,
                  lang: str = "nl") -> ReportResult:
-    """Write the report file; returns its path, the headline verdict and the replies counted."""
+    """Write the report file; returns its path, the headline verdict and the replies counted.
+    A file for the board has no time pressure: excerpts still missing are scrubbed first."""
+    scrub_pending_excerpts(engine)
     text, d = build_report(engine, training_day_id=training_day_id, lang=lang)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

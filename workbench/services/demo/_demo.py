@@ -1,6 +1,7 @@
 """Demo data: a training day, two prompt versions of the reference bot, the library played with
-both, and ratings from simulated raters with known noise (experts steadier than the panel, so
-agreement figures mean something). Everything here is marked `is_demo` and shown as such."""
+both, ratings from simulated raters with known noise (experts steadier than the panel, so
+agreement figures mean something) and rewrites under weak replies, then what a lead does with
+them (`_curated`). Everything here is marked `is_demo` and shown as such."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from workbench.domain.enums import (
 from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
 from workbench.domain.scoring import score
-from workbench.domain.simulation import simulate_ratings
+from workbench.domain.simulation import Scale, simulate_ratings
 from workbench.services.dashboard import apply_pending_statistics
+from workbench.services.demo._curated import CurationSummary, curate_demo
+from workbench.services.demo._rewrites import demo_rewrite
 from workbench.services.evaluation import create_run, execute_run
 from workbench.services.targets import ensure_reference_target
 from workbench.storage import repo, repo_demo
@@ -41,6 +44,9 @@ N_PANEL = 4
 MISSING_RATE = 0.25  # each simulated rater skips a quarter of the replies → ~3 raters per reply
 # The second prompt version is written to be better; the simulated truth follows that.
 PROMPT_QUALITY = {"basis": 3.4, "warm": 3.9}
+# A simulated expert writes the reply they would have given under a weak reply, sometimes.
+REWRITE_BELOW = 3.5
+REWRITE_RATE = 0.7
 
 
 @dataclass
@@ -50,6 +56,8 @@ class DemoSummary:
     run_ids: list[str]
     replies: int
     ratings: int
+    rewrites: int = 0
+    curation: CurationSummary | None = None
 
 
 def is_empty(*, engine: sa.Engine) -> bool:
@@ -81,13 +89,13 @@ def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int 
         erv = repo.record_rubric_version(session=s, loaded=expert_rubric)
         prv = repo.record_rubric_version(session=s, loaded=panel_rubric)
         day = TrainingDay(name="Demo-trainingsdag", day=date.today(), is_demo=True,
-                          scenario_ids=ids, bot_target_ids=[target.id], overlap=2,
+                          scenario_ids=ids, bot_target_ids=[target.id or 0], overlap=2,
                           expert_rubric_version_id=erv.id, panel_rubric_version_id=prv.id,
                           status=TrainingDayStatus.open)
         s.add(day)
         s.flush()
-        day_id, target_name = day.id, target.name
-        erv_id, prv_id = erv.id, prv.id
+        day_id, target_name = day.id or 0, target.name
+        erv_id, prv_id = erv.id or 0, prv.id or 0
     run_ids: list[str] = []
     pv_ids: list[int] = []
     for label in PROMPT_QUALITY:
@@ -101,50 +109,69 @@ def load_demo(*, engine: sa.Engine, library: Library, runs_dir: Path, seed: int 
                                 runs_dir=runs_dir))
         run_ids.append(run_id)
     with session_scope(engine) as s:
-        day = s.get(TrainingDay, day_id)
-        assert day is not None
-        day.prompt_version_ids = pv_ids
-        s.add(day)
+        saved = s.get(TrainingDay, day_id)
+        assert saved is not None
+        saved.prompt_version_ids = pv_ids
+        s.add(saved)
         repo_demo.attach_runs_to_day(session=s, run_ids=run_ids, training_day_id=day_id)
-    n_ratings, n_replies = _simulate(engine=engine, run_ids=run_ids, seed=seed,
-                                     rubrics={Group.expert: (expert_rubric.rubric, erv_id),
-                                              Group.lived_experience: (panel_rubric.rubric,
-                                                                       prv_id)})
+    sim = _simulate(engine=engine, library=library, run_ids=run_ids, seed=seed,
+                    rubrics={Group.expert: (expert_rubric.rubric, erv_id),
+                             Group.lived_experience: (panel_rubric.rubric, prv_id)})
+    cur = curate_demo(engine=engine, library=library, training_day_id=day_id,
+                      rewritten=sim.rewritten, better_prompt_ids={pv_ids[-1]},
+                      prompt_of=sim.prompt_of, seed=seed)
     with session_scope(engine) as s:
-        repo.audit(session=s, action="demo.load", details={"runs": run_ids,
-                                                          "ratings": n_ratings})
+        repo.audit(session=s, action="demo.load",
+                   details={"runs": run_ids, "ratings": sim.ratings,
+                            "rewrites": len(sim.rewritten), "examples": cur.examples,
+                            "gold": cur.gold, "accepted": cur.accepted,
+                            "adjudications": cur.adjudications, "pairwise": cur.pairwise})
     apply_pending_statistics(engine)  # so the first dashboard view need not
-    return DemoSummary(True, day_id, run_ids, n_replies, n_ratings)
+    return DemoSummary(True, day_id, run_ids, sim.replies, sim.ratings, sim.rewrites, cur)
 
 
-def _criteria(rubric: Rubric) -> dict[str, str]:
+def _criteria(rubric: Rubric) -> dict[str, Scale]:
     return {c.key: ("yes_no" if c.scale == ScaleKind.yes_no else "likert_5")
             for c in rubric.criteria}
 
 
-def _simulate(*, engine: sa.Engine, run_ids: list[str], seed: int,
-              rubrics: dict[Group, tuple[Rubric, int]]) -> tuple[int, int]:
-    """Ratings from simulated experts and panel members on every demo reply."""
+@dataclass
+class _Simulated:
+    ratings: int
+    replies: int
+    rewrites: int
+    rewritten: set[int]  # replies with at least one rewrite
+    prompt_of: dict[int, int]  # reply → prompt version
+
+
+def _simulate(*, engine: sa.Engine, library: Library, run_ids: list[str], seed: int,
+              rubrics: dict[Group, tuple[Rubric, int]]) -> _Simulated:
+    """Ratings from simulated experts and panel members on every demo reply; experts write a
+    rewrite under some of the weak replies."""
     with session_scope(engine) as s:
         rows = repo_demo.run_replies(session=s, run_ids=run_ids)
         labels = {rid: lbl for rid, lbl in zip(run_ids, PROMPT_QUALITY, strict=True)}
         item_ids = [r[0] for r in rows]
+        scenario_of = repo_demo.reply_scenarios(session=s, turn_ids=item_ids)
         base = np.array([PROMPT_QUALITY[labels[r[2]]] for r in rows])
         rng = np.random.default_rng(seed)
+        # Its own stream, so the ratings stay what they were before rewrites were added.
+        rewrite_rng = np.random.default_rng(seed + 31)
         # One latent quality per reply, shared by both groups; criteria vary around it.
         reply_quality = base + rng.normal(0, 0.7, len(rows))
         raters: dict[str, Participant] = {}
-        n = 0
+        n = rewrites = 0
+        rewritten: set[int] = set()
         for g_i, (group, (rubric, rv_id)) in enumerate(rubrics.items()):
             crit = _criteria(rubric)
             truth = {k: reply_quality + rng.normal(0, 0.4, len(rows)) for k in crit}
+            codes = [f"DEMO-{'EXP' if group == Group.expert else 'ERV'}-{i + 1}"
+                     for i in range(N_EXPERTS if group == Group.expert else N_PANEL)]
             points = simulate_ratings(
-                len(item_ids), N_EXPERTS if group == Group.expert else N_PANEL, crit,
+                len(item_ids), len(codes), crit,
                 EXPERT_NOISE_SD if group == Group.expert else PANEL_NOISE_SD,
                 seed=seed + g_i, leniency_sd=0.3, missing_rate=MISSING_RATE,
-                group=str(group), truth=truth, item_ids=item_ids,
-                rater_ids=[f"DEMO-{'EXP' if group == Group.expert else 'ERV'}-{i + 1}"
-                           for i in range(N_EXPERTS if group == Group.expert else N_PANEL)],
+                group=str(group), truth=truth, item_ids=item_ids, rater_ids=codes,
             )
             by_pair: dict[tuple[int, str], dict[str, object]] = defaultdict(dict)
             for p in points:
@@ -156,11 +183,21 @@ def _simulate(*, engine: sa.Engine, run_ids: list[str], seed: int,
                             session=s, code=code, is_demo=True, group=group,
                             role=Role.expert if group == Group.expert else Role.panel)
                 verdict = score(rubric, values)  # type: ignore[arg-type]
+                ideal = None
+                sid = scenario_of.get(turn_id)
+                weak = (verdict.overall or 5) < REWRITE_BELOW
+                if group == Group.expert and sid in library.scenarios and weak and \
+                        rewrite_rng.random() < REWRITE_RATE:
+                    ideal = demo_rewrite(library.scenarios[sid].scenario, codes.index(code))
+                    rewrites += 1
+                    rewritten.add(turn_id)
                 repo.upsert_rating(
-                    session=s, rater_id=raters[code].id, turn_id=turn_id, rubric_version_id=rv_id,
+                    session=s, rater_id=raters[code].id or 0, turn_id=turn_id,
+                    rubric_version_id=rv_id,
                     values=values, status=RatingStatus.submitted, overall=verdict.overall,
                     unsafe=verdict.unsafe, source=RatingSource.simulated,
-                    time_spent_s=float(rng.uniform(20, 120)),
+                    time_spent_s=float(rng.uniform(20, 120)), ideal_reply=ideal,
                 )
                 n += 1
-        return n, len(item_ids)
+        return _Simulated(n, len(item_ids), rewrites, rewritten,
+                          {int(r[0]): int(r[1]) for r in rows})

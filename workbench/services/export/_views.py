@@ -34,7 +34,8 @@ class ExportView:
 
 
 def export_choices(*, engine: sa.Engine) -> ExportChoices:
-    days = [(d.id, f"{d.day.isoformat()} · {d.name}") for d in list_days(engine=engine)]
+    # "#id" keeps same-named days apart (a selectbox maps the shown label back to the option).
+    days = [(d.id, f"{d.day.isoformat()} · {d.name} · #{d.id}") for d in list_days(engine=engine)]
     with session_scope(engine) as s:
         rvs = [(rv.id or 0, f"{rv.rubric_id} v{rv.version} ({rv.audience})")
                for rv in repo_curation.rubric_versions(session=s)]

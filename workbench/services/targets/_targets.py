@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from workbench.bots import Bot, make_bot
@@ -48,15 +49,26 @@ class BotSetupError(ValueError):
 
 
 def ensure_reference_target(*, session: Session) -> BotTarget:
-    """The offline reference target exists out of the box, with the shipped prompt."""
+    """The offline reference target exists out of the box, with the shipped prompt.
+
+    `services.context.get_engine` calls this once per database, so every command and page
+    finds it from the first call. Several processes may start on an empty database at once:
+    the insert runs in a savepoint, and the one that loses the unique name finds the winner's.
+    """
     try:
         return repo.get_bot_target(session=session, name=REFERENCE_TARGET)
     except repo.NotFound:
-        target = repo.create_bot_target(
-            session=session, name=REFERENCE_TARGET, kind=BotKind.reference, model="reference-v1"
-        )
-        repo.set_prompt(session=session, target=target, content=default_prompt(), label="basis")
-        return target
+        pass
+    try:
+        with session.begin_nested():
+            target = repo.create_bot_target(
+                session=session, name=REFERENCE_TARGET, kind=BotKind.reference,
+                model="reference-v1")
+            repo.set_prompt(session=session, target=target, content=default_prompt(),
+                            label="basis")
+    except IntegrityError:
+        return repo.get_bot_target(session=session, name=REFERENCE_TARGET)
+    return target
 
 
 def add_target(

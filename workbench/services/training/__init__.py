@@ -1,6 +1,6 @@
-"""Training days and what happens on them: setting a day up, live role-play for the
-lived-experience panel, scripted runs by hand, scoring replies, pairwise A/B, the check for
-personal data before a message is sent, and the conversation engine under all of them.
+"""Training days and what happens on them: setting a day up and managing it, live role-play
+for the lived-experience panel, scripted runs by hand, scoring replies, pairwise A/B, the check
+for personal data before a message is sent, and the conversation engine under all of them.
 """
 
 from workbench.services.training._conversations import (
@@ -17,10 +17,19 @@ from workbench.services.training._conversations import (
     stream_reply,
     transcript,
 )
+from workbench.services.training._day_admin import (
+    archive_day,
+    change_day_setup,
+    delete_day,
+    rename_day,
+    restore_day,
+)
 from workbench.services.training._days import (
+    MAX_NAME_CHARS,
     DayProgress,
     DaySetupError,
     DayView,
+    DuplicateDayError,
     PromptChoice,
     close_day,
     create_day,
@@ -33,8 +42,10 @@ from workbench.services.training._days import (
 )
 from workbench.services.training._pairwise import (
     PairItem,
+    PairQueue,
     left_turn_for,
     next_pair,
+    pair_queue,
     record_pair,
 )
 from workbench.services.training._pii_check import (
@@ -74,7 +85,9 @@ from workbench.services.training._scripted import (
 
 __all__ = [
     "add_user_turn",
+    "archive_day",
     "begin_roleplay",
+    "change_day_setup",
     "chat_history",
     "close_day",
     "complete_reply",
@@ -85,6 +98,8 @@ __all__ = [
     "DayView",
     "decline_scenario",
     "default_day",
+    "delete_day",
+    "DuplicateDayError",
     "end_conversation",
     "failure_fields",
     "finish_scripted",
@@ -92,20 +107,25 @@ __all__ = [
     "left_turn_for",
     "list_days",
     "load_item",
+    "MAX_NAME_CHARS",
     "needs_reply",
     "next_item",
     "next_pair",
     "next_turn_id",
     "NothingToReply",
     "open_scripted_runs",
+    "pair_queue",
     "PairItem",
+    "PairQueue",
     "personal_data_types",
     "prompt_choices",
     "PromptChoice",
     "RatingInput",
     "record_pair",
+    "rename_day",
     "reply_fields",
     "ReplyStreamHandle",
+    "restore_day",
     "roleplay_state",
     "RoleplayState",
     "save_draft",

@@ -33,6 +33,21 @@ class PairItem:
     context: list[tuple[str, str]]  # (role, text) shared by both replies
     left_text: str
     right_text: str
+    scenario_title: str = ""
+    risk_level: str | None = None
+    training_day_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PairQueue:
+    """The next pair for a rater and why there may be none: `own_left_out` pairs were left
+    out because a reply in them answers the rater's own role-play (nobody judges their own
+    conversation), `judged` are the pairs this rater has already judged."""
+
+    item: PairItem | None
+    remaining: int
+    judged: int
+    own_left_out: int
 
 
 def _context_key(scenario_id: str, user_texts: list[str]) -> str:
@@ -51,32 +66,43 @@ def left_turn_for(rater_id: int, turn_a_id: int, turn_b_id: int) -> int:
 def next_pair(*, engine: sa.Engine, rater_id: int, training_day_id: int | None = None
               ) -> PairItem | None:
     """The next pair this rater has not judged, oldest context first."""
+    return pair_queue(engine=engine, rater_id=rater_id, training_day_id=training_day_id).item
+
+
+def pair_queue(*, engine: sa.Engine, rater_id: int, training_day_id: int | None = None
+               ) -> PairQueue:
+    """The next pair for this rater (on one training day, or all), with the counts the page
+    uses to say why there is none."""
     with session_scope(engine) as s:
         rows = repo_training.pair_candidate_turns(session=s, training_day_id=training_day_id)
         conv_ids = sorted({c.id or 0 for _, c, _ in rows})
         users = repo_training.user_texts_before(session=s, conversation_ids=conv_ids)
         done = repo_training.judged_pairs(session=s, rater_id=rater_id)
-        groups: dict[str, list[tuple[Turn, tuple[int | None, int | None]]]] = {}
+        groups: dict[str, list[tuple[Turn, tuple[int | None, int | None], bool]]] = {}
         for turn, conv, scenario_id in rows:
-            if conv.participant_id == rater_id:
-                continue  # never judge your own role-play
             before = [text for idx, text in users.get(conv.id or 0, []) if idx < turn.index]
             if not before:
                 continue
             source = (conv.bot_target_id, turn.prompt_version_id or conv.prompt_version_id)
-            groups.setdefault(_context_key(scenario_id, before), []).append((turn, source))
+            own = conv.participant_id == rater_id
+            groups.setdefault(_context_key(scenario_id, before), []).append((turn, source, own))
         candidates: list[tuple[int, int]] = []
+        own_left_out = judged = 0
         for members in groups.values():
             members.sort(key=lambda m: m[0].id or 0)
-            for i, (t1, src1) in enumerate(members):
-                for t2, src2 in members[i + 1:]:
+            for i, (t1, src1, own1) in enumerate(members):
+                for t2, src2, own2 in members[i + 1:]:
                     pair = (t1.id or 0, t2.id or 0)
-                    if src1 != src2 and pair not in done:
+                    if src1 == src2:
+                        continue
+                    if own1 or own2:
+                        own_left_out += 1  # never judge your own role-play
+                    elif pair in done:
+                        judged += 1
+                    else:
                         candidates.append(pair)
-        if not candidates:
-            return None
-        turn_a_id, turn_b_id = min(candidates)
-        return _item(s, rater_id, turn_a_id, turn_b_id)
+        item = _item(s, rater_id, *min(candidates)) if candidates else None
+        return PairQueue(item, len(candidates), judged, own_left_out)
 
 
 def _item(s: Session, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem:
@@ -94,7 +120,10 @@ def _item(s: Session, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem
     return PairItem(turn_a_id=turn_a_id, turn_b_id=turn_b_id, left_turn_id=left,
                     right_turn_id=right_turn.id or 0,
                     scenario_id=snap.scenario_id if snap else "", context=context,
-                    left_text=left_turn.content, right_text=right_turn.content)
+                    left_text=left_turn.content, right_text=right_turn.content,
+                    scenario_title=snap.title if snap else "",
+                    risk_level=str(snap.risk_level) if snap else None,
+                    training_day_id=conv.training_day_id)
 
 
 def load_pair(*, engine: sa.Engine, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem:

@@ -49,6 +49,9 @@ class TrainingDay(SQLModel, table=True):
     is_demo: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # Archived (migration 0009_dayadmin): left out of every day picker; its conversations,
+    # ratings and figures stay. An archived day is always closed.
+    archived_at: datetime | None = None
 
 
 class JoinCode(SQLModel, table=True):

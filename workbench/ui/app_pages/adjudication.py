@@ -12,6 +12,7 @@ from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
 from workbench.ui.components import chat, show_error
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -32,7 +33,7 @@ if st.session_state["adj_done"]:
     st.session_state["adj_done"] = None
 
 days = training.list_days(engine=engine)
-names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
+names = {d.id: day_label(d) for d in days}
 c1, c2 = st.columns([3, 1])
 day_id = c1.selectbox(t("curation.training_day"), [None, *names], key="adj_day",
                       format_func=lambda i: t("curation.all_days") if i is None else names[i])

@@ -11,6 +11,7 @@ from workbench.domain.agreement import RELIABLE, TENTATIVE, format_alpha
 from workbench.domain.enums import Group, Role
 from workbench.services import curation, training
 from workbench.ui import state
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -25,7 +26,7 @@ st.caption(t("curation.calibration.intro"))
 
 days = training.list_days(engine=engine)
 day_ids = [None, *[d.id for d in days]]
-names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
+names = {d.id: day_label(d) for d in days}
 c1, c2, c3 = st.columns(3)
 day_id = c1.selectbox(t("curation.training_day"), day_ids, key="cal_day",
                       format_func=lambda i: t("curation.all_days") if i is None else names[i])

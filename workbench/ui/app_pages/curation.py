@@ -11,6 +11,7 @@ from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
 from workbench.ui.components import show_error
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -38,7 +39,7 @@ if st.session_state["cu_flash"]:
     st.session_state["cu_flash"] = None
 
 days = training.list_days(engine=engine)
-names = {d.id: f"{d.name} ({d.day:%d-%m-%Y})" for d in days}
+names = {d.id: day_label(d) for d in days}
 with st.expander(t("curation.curation.filters"), expanded=True):
     c1, c2, c3 = st.columns(3)
     day_id = c1.selectbox(t("curation.training_day"), [None, *names], key="cu_day",

@@ -13,6 +13,7 @@ import streamlit as st
 from workbench.config import get_settings
 from workbench.domain.enums import Role
 from workbench.domain.readiness import ConditionStatus, GateVerdict
+from workbench.services import training
 from workbench.services.dashboard import (
     AGREEMENT_MAX_ITEMS,
     COVERAGE_MIN_REPLIES,
@@ -22,9 +23,11 @@ from workbench.services.dashboard import (
     build_dashboard,
     filter_options,
     render_report,
+    report_scope,
     tr,
 )
 from workbench.ui import state
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, t
 
@@ -59,8 +62,11 @@ def _filters(opts: dict[str, list[dict[str, Any]]]) -> tuple[DashboardFilter, in
                                                key="dash_from")
         date_to: date | None = st.date_input(t("dashboard.filter.date_to"), value=None,
                                              key="dash_to")
-        day = _choice(t("dashboard.filter.day"), opts["training_days"],
-                      lambda r: f"{r['day']} {r['name']}", "dash_day")
+        # The days every other picker shows (archived ones left out; their figures stay).
+        shown = {d.id: d for d in training.list_days(engine=engine)}
+        day = _choice(t("dashboard.filter.day"), [r for r in opts["training_days"]
+                                                  if r["id"] in shown],
+                      lambda r: day_label(shown[r["id"]]), "dash_day")
         bot = _choice(t("dashboard.filter.bot"), opts["bot_targets"], lambda r: r["name"],
                       "dash_bot")
         versions = [p for p in opts["prompt_versions"] if bot is None or p["bot_target_id"] == bot]
@@ -119,7 +125,8 @@ def _excerpts(d: Dashboard) -> None:
 
 def _report_download(d: Dashboard) -> None:
     # Deferred: the 5 MB file is rendered only when someone clicks, not on every rerun.
-    st.download_button(t("dashboard.download"), data=lambda: render_report(d, lang=lang),
+    st.download_button(t("dashboard.download"), data=lambda: render_report(
+        d, lang=lang, scope=report_scope(engine, d.filter, lang)),
                        file_name=f"rapport-{date.today().isoformat()}.html", mime="text/html",
                        help=t("dashboard.download_help"), icon=":material/download:",
                        key="dash_download")

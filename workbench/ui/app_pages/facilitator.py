@@ -1,4 +1,5 @@
-"""Facilitator: set up a training day, hand out join codes, follow progress, close the day."""
+"""Facilitator: set up a training day, hand out join codes, follow progress, manage the day
+(rename, setup before the start, archive, delete while empty) and close it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import streamlit as st
 from workbench.domain.enums import Audience, Role
 from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.ui import state
+from workbench.ui import day_admin, state
 from workbench.ui.components import show_error
+from workbench.ui.days import day_label, plain, scenario_label, scenario_preview
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.join_codes import join_codes_section
@@ -18,25 +20,33 @@ from workbench.ui.join_codes import join_codes_section
 user = require_role(Role.facilitator)
 engine = state.engine()
 lib = state.library()
-st.session_state.setdefault("fa_day_id", None)
 st.session_state.setdefault("fa_new_code", None)
 
 st.title(t("facilitator.title"))
 
+# The create form's widgets: cleared after a day is made, so a second click cannot make the
+# same day again from a still-filled form (issue 14, item 1).
+CREATE_KEYS = ("fa_name", "fa_date", "fa_scenarios", "fa_prompts", "fa_expert_rubric",
+               "fa_panel_rubric", "fa_overlap", "fa_cap", "fa_allow_dup", "fa_dup")
+
 
 def create_form() -> None:
+    if st.session_state.pop("fa_reset", False):
+        for key in CREATE_KEYS:
+            st.session_state.pop(key, None)
     choices = training.prompt_choices(engine=engine)
     expert_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                              if r.rubric.audience == Audience.expert})
     panel_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                             if r.rubric.audience == Audience.lived_experience})
     with st.form("fa_create_form"):
-        name = st.text_input(t("facilitator.name"), key="fa_name")
+        name = st.text_input(t("facilitator.name"), key="fa_name",
+                             max_chars=training.MAX_NAME_CHARS)
         day = st.date_input(t("facilitator.date"), value=date.today(), key="fa_date",
                             format="DD-MM-YYYY")
         scenario_ids = st.multiselect(
             t("facilitator.scenarios"), sorted(lib.scenarios), key="fa_scenarios",
-            format_func=lambda sid: f"{lib.scenarios[sid].scenario.title} ({sid})")
+            format_func=lambda sid: scenario_label(lib, sid))
         current = [c.id for c in choices if c.is_current]
         by_id = {c.id: c for c in choices}
         pv_ids = st.multiselect(
@@ -53,19 +63,31 @@ def create_form() -> None:
                                   help=t("facilitator.overlap_help"))
         cap = c2.number_input(t("facilitator.cap"), 1, 20, 3, key="fa_cap",
                               help=t("facilitator.cap_help"))
+        allow = False
+        if dup := st.session_state.get("fa_dup"):
+            st.warning(t("day.duplicate", **dup))
+            allow = st.checkbox(t("facilitator.allow_duplicate"), key="fa_allow_dup")
         if st.form_submit_button(t("facilitator.create"), type="primary"):
-            targets = list(dict.fromkeys(by_id[i].bot_target_id for i in pv_ids))
+            targets = list(dict.fromkeys(by_id[i].bot_target_id for i in pv_ids if i in by_id))
             try:
                 day_id = training.create_day(
                     engine=engine, library=lib, name=name, day=day,
                     scenario_ids=scenario_ids, bot_target_ids=targets, prompt_version_ids=pv_ids,
                     expert_rubric_id=expert_rubric or "", panel_rubric_id=panel_rubric or "",
-                    overlap=int(overlap), exposure_cap=int(cap), created_by=user.code)
+                    overlap=int(overlap), exposure_cap=int(cap), created_by=user.code,
+                    allow_duplicate=allow)
+            except training.DuplicateDayError as err:
+                st.session_state["fa_dup"] = {k: plain(str(v)) for k, v in err.fmt.items()}
+                st.rerun()
             except UserError as err:
                 show_error(err)
             else:
-                st.session_state["fa_day_id"] = day_id
+                st.session_state["fa_reset"] = True
+                st.session_state["fa_select"] = day_id
+                st.session_state["fa_flash"] = t("facilitator.created", name=plain(name.strip()))
                 st.rerun()
+    # Outside the form, so that picking a scenario to read shows it at once.
+    scenario_preview(lib, key="fa_preview")
 
 
 @st.fragment(run_every=10)
@@ -106,26 +128,39 @@ def settings_and_close(day: training.DayView) -> None:
             st.rerun()
 
 
-days = training.list_days(engine=engine)
-with st.expander(t("facilitator.new_day"), expanded=not days, icon=":material/add:"):
-    create_form()
-
-if days:
+def pick_day(days: list[training.DayView]) -> training.DayView:
+    """The day this page works on, keyed by id (labels are unique: see ui/days.py)."""
     ids = [d.id for d in days]
-    chosen = st.session_state["fa_day_id"]
+    by_day = {d.id: d for d in days}
+    pending = st.session_state.pop("fa_select", None)
+    chosen = pending if pending in ids else st.session_state.get("fa_day")
     if chosen not in ids:
         chosen = (training.default_day(days) or days[0]).id
-    by_day = {d.id: d for d in days}
-    day_id = st.selectbox(
-        t("facilitator.day"), ids, index=ids.index(chosen),
-        format_func=lambda i: f"{by_day[i].name} · {by_day[i].day:%d-%m-%Y} · "
-                              f"{t('facilitator.status.' + by_day[i].status)}")
-    st.session_state["fa_day_id"] = day_id
-    day = by_day[day_id]
+    # Set every run: the widget keeps its choice as the shown label, which a rename changes.
+    st.session_state["fa_day"] = chosen
+    day_id = st.selectbox(t("facilitator.day"), ids, key="fa_day",
+                          format_func=lambda i: day_label(by_day[i]))
+    return by_day[day_id]
+
+
+if flash := st.session_state.pop("fa_flash", None):
+    st.success(flash)
+days = training.list_days(engine=engine,
+                          include_archived=bool(st.session_state.get("fa_show_archived")))
+with st.expander(t("facilitator.new_day"), expanded=not days, icon=":material/add:"):
+    create_form()
+st.toggle(t("facilitator.show_archived"), key="fa_show_archived")
+
+if days:
+    day = pick_day(days)
     st.caption(t("facilitator.day_summary", scenarios=len(day.scenario_ids),
                  prompts=len(day.prompt_version_ids), overlap=day.overlap,
                  cap=day.exposure_cap))
+    if day.archived:
+        st.info(t("facilitator.archived_note"))
     live_progress(day.id)
     join_codes(day)
     st.divider()
     settings_and_close(day)
+    st.divider()
+    day_admin.manage(engine=engine, library=lib, actor=user.code, day=day)

@@ -9,6 +9,7 @@ from workbench.domain.enums import Role
 from workbench.services import training
 from workbench.ui import state
 from workbench.ui.components import chat
+from workbench.ui.days import day_label, plain
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -18,13 +19,27 @@ engine = state.engine()
 st.title(t("pairwise.title"))
 st.write(t("pairwise.intro"))
 
-# A panel member compares replies from their own training day only.
-day_id = user.training_day_id if user.role == Role.panel else None
-item = training.next_pair(engine=engine, rater_id=user.participant_id, training_day_id=day_id)
+if user.role == Role.panel:
+    day_id = user.training_day_id  # a panel member compares replies of their own day only
+else:
+    days = {d.id: d for d in training.list_days(engine=engine)}
+    day_id = st.selectbox(t("pairwise.day"), [None, *days], key="pw_day",
+                          format_func=lambda i: t("pairwise.all_days") if i is None
+                          else day_label(days[i]))
+queue = training.pair_queue(engine=engine, rater_id=user.participant_id, training_day_id=day_id)
+item = queue.item
 if item is None:
     st.success(t("pairwise.nothing"))
+    # Why: a panel member's own role-plays never come up, which can leave them nothing.
+    st.info(t("pairwise.own_left_out", n=queue.own_left_out) if queue.own_left_out
+            else t("pairwise.why_none"))
     st.stop()
 
+st.caption(t("pairwise.progress", judged=queue.judged, remaining=queue.remaining))
+st.caption(t("pairwise.scenario", title=plain(item.scenario_title or item.scenario_id),
+             risk=t(f"figures.category.{item.risk_level}") if item.risk_level else "?"))
+if queue.own_left_out and user.role == Role.panel:
+    st.caption(t("pairwise.own_left_out", n=queue.own_left_out))
 st.markdown(t("pairwise.context"))
 chat(item.context)
 left, right = st.columns(2, gap="large")

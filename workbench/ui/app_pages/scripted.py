@@ -16,6 +16,7 @@ from workbench.ui.components import (
     show_error,
     stream_reply,
 )
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.rating_form import rating_form, scenario_panel
@@ -41,7 +42,7 @@ def setup() -> None:
     choices = training.prompt_choices(engine=engine)
     by_id = {c.id: c for c in choices if c.target_kind != "replay"}
     open_days = training.list_days(engine=engine, open_only=True)
-    day_names = {d.id: f"{d.name} · {d.day:%d-%m-%Y}" for d in open_days}
+    day_names = {d.id: day_label(d) for d in open_days}
     with st.form("sr_start_form"):
         scenario_id = st.selectbox(
             t("scripted.scenario"), sorted(lib.scenarios), key="sr_scenario",
