@@ -1,0 +1,87 @@
+"""`--background` on export, report and metrics, `workbench jobs --watch`, and what the worker
+command refuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.jobs_support import thread_worker, wait_until
+from tests.test_export import seed_export_data
+from workbench.cli import app
+from workbench.domain.enums import JobStatus
+from workbench.services import jobs
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def test_export_and_report_in_the_background(eng, library, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seed_export_data(eng, library)
+    runner = CliRunner()
+    out_dir, report = tmp_path / "export", tmp_path / "rapport.html"
+    exported = runner.invoke(app, ["export", "--format", "table", "--out", str(out_dir),
+                                   "--background"])
+    assert exported.exit_code == 0, exported.output
+    reported = runner.invoke(app, ["report", "--out", str(report), "--background"])
+    assert reported.exit_code == 0, reported.output
+    ids = [int(last_line(exported.stdout)), int(last_line(reported.stdout))]
+    assert "queued" in exported.stderr and str(out_dir) in exported.stderr
+    twice = runner.invoke(app, ["report", "--out", str(report), "--background"])
+    assert "already queued or running" in twice.stderr and int(last_line(twice.stdout)) == ids[1]
+    with thread_worker(eng, settings.resolved_queue_url(), threads=2):
+        watched = runner.invoke(app, ["jobs", "--watch"])  # returns once nothing is active
+        assert watched.exit_code == 0, watched.output
+    done = [jobs.get_job(engine=eng, job_id=i) for i in ids]
+    assert [j.status for j in done] == [JobStatus.done] * 2, [j.error for j in done]
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["format"] == "table" and done[0].result
+    assert done[0].result["out_dir"] == str(out_dir) and done[0].created_by.startswith("cli:")
+    assert report.read_text().startswith("<!DOCTYPE html") or "<html" in report.read_text()
+    assert done[1].result == {"path": str(report.resolve()), "replies": done[1].result["replies"],
+                              "verdict": done[1].result["verdict"]}
+
+
+@pytest.mark.parametrize("args, code, says", [
+    (["export", "--format", "table", "--out", "{file}", "--background"], 2, "not an empty"),
+    (["report", "--out", "x.html", "--language", "fr", "--background"], 2, "--language"),
+    (["metrics", "no-such-run", "--background"], 2, "no run with id"),
+    (["run", "--resume", "no-such-run", "--background"], 2, "no run with id"),
+    (["run", "--bot", "nobody", "--background"], 2, "no bot target named"),
+    (["worker", "--workers", "0"], 2, ""),
+    (["jobs", "cancel", "not-a-number"], 2, ""),
+])
+def test_background_refuses_at_once(args, code, says, eng, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    result = CliRunner().invoke(app, [a.replace("{file}", str(file)) for a in args])
+    assert result.exit_code == code, result.output
+    assert says in result.output
+    assert jobs.list_jobs(engine=eng) == []
+
+
+def test_a_queue_url_nobody_knows_is_a_usage_error(eng, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workbench.config import get_settings
+
+    monkeypatch.setenv("WORKBENCH_QUEUE_URL", "amqp://127.0.0.1/")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2 and "must start with" in result.output
+
+
+def test_jobs_lists_status_progress_and_errors(eng, settings) -> None:  # type: ignore[no-untyped-def]
+    ok = jobs.enqueue(engine=eng, kind="noop", params={"steps": 2}, created_by="dev-1")
+    bad = jobs.enqueue(engine=eng, kind="judge", params={"run_id": 3}, created_by="dev-1")
+    with thread_worker(eng, settings.resolved_queue_url()):
+        wait_until(lambda: all(jobs.get_job(engine=eng, job_id=j.id).final for j in (ok, bad)),
+                   what="both jobs")
+    listed = CliRunner().invoke(app, ["jobs", "--limit", "5"])
+    assert listed.exit_code == 0
+    text = listed.stdout
+    assert "noop" in text and "done" in text and "2/2 (100%)" in text and "dev-1" in text
+    assert "failed" in text and "parameters are not valid" in text
+    assert Path(settings.resolved_queue_url().removeprefix("sqlite:///")).is_file()
