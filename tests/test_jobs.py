@@ -21,11 +21,10 @@ from workbench.storage.db import session_scope
 from workbench.storage.tables import Job, utcnow
 
 
-def insert(engine: sa.Engine, **over: object) -> int:
+def insert(engine: sa.Engine, *, kind: str = "noop", params: dict | None = None) -> int:  # type: ignore[type-arg]
     with session_scope(engine) as s:
-        job = repo_jobs.insert_job(session=s, kind=str(over.get("kind", "noop")),
-                                   params=dict(over.get("params", {})),  # type: ignore[arg-type]
-                                   created_by=None, active_key=None, now=utcnow())
+        job = repo_jobs.insert_job(session=s, kind=kind, params=params or {}, created_by=None,
+                                   active_key=None, now=utcnow())
         return job.id or 0
 
 

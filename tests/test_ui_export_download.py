@@ -3,6 +3,8 @@ one (it delivered the earlier openai-sft zip right after an openai-dpo export)."
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
@@ -20,9 +22,9 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 PAGE = "app_pages/export.py"
 
 
-def exports(eng) -> int:  # type: ignore[no-untyped-def]
+def has_exports(eng, n: int) -> bool:  # type: ignore[no-untyped-def]
     with session_scope(eng) as s:
-        return int(s.exec(select(func.count()).select_from(ExportRecord)).one())
+        return int(s.exec(select(func.count()).select_from(ExportRecord)).one()) == n
 
 
 def test_download_after_an_export_is_that_export(eng, library, settings, monkeypatch
@@ -41,8 +43,11 @@ def test_download_after_an_export_is_that_export(eng, library, settings, monkeyp
             at.selectbox(key="ex_format").set_value(ExportFormat(fmt))
             button(at, "Exporteren").click().run()
             assert not at.exception
-            wait_until(lambda n=n: exports(eng) == n, timeout=120, what=f"export {n}")
-            wait_until(lambda: at.run() and any(
-                b.proto.label == "Download (zip)" for b in at.get("download_button")),
-                timeout=60, what="the download button")
+            wait_until(partial(has_exports, eng, n), timeout=120, what=f"export {n}")
+
+            def offered() -> bool:
+                at.run()
+                return any(b.proto.label == "Download (zip)" for b in at.get("download_button"))
+
+            wait_until(offered, timeout=60, what="the download button")
             assert zip_manifest(downloads.of(at, "Download (zip)"))["format"] == fmt

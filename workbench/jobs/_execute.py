@@ -96,7 +96,7 @@ def execute_job(ctx: WorkerContext, job_id: int) -> JobStatus | None:
         log.warning("job %s: another worker took it over; this one stops", job_id)
         return None
     except JobFailed as exc:
-        status, error, result = JobStatus.failed, str(exc), _json_result(exc.details)
+        status, error, result = JobStatus.failed, str(exc), _details(exc)
     except pydantic.ValidationError as exc:
         status, error = JobStatus.failed, f"the job's parameters are not valid: {_problems(exc)}"
     except UnknownKind as exc:
@@ -147,6 +147,13 @@ def _json_result(value: object) -> dict[str, Any] | None:
         raise TypeError(f"the job's result is over {RESULT_BYTES} bytes or holds NUL")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def _details(exc: JobFailed) -> dict[str, Any] | None:
+    try:
+        return _json_result(exc.details)
+    except TypeError:  # details that are not JSON do not hide the failure itself
+        return None
 
 
 def _problems(exc: pydantic.ValidationError) -> str:
