@@ -3,6 +3,7 @@ worker runs, reports, cancels and survives bad jobs, and the same request twice 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -171,7 +172,11 @@ def test_bad_jobs_fail_clearly_and_the_worker_lives_on(eng, queue_url) -> None: 
     def not_json(engine, params, progress):  # type: ignore[no-untyped-def]
         return {"when": object()}
 
-    for name, fn in (("t-explodes", explodes), ("t-refuses", refuses), ("t-notjson", not_json)):
+    def huge(engine, params, progress):  # type: ignore[no-untyped-def]
+        return {"all": "x" * 300_000}
+
+    for name, fn in (("t-explodes", explodes), ("t-refuses", refuses), ("t-notjson", not_json),
+                     ("t-huge", huge)):
         register(name, fn, replace=True)
     try:
         bad = {
@@ -183,9 +188,13 @@ def test_bad_jobs_fail_clearly_and_the_worker_lives_on(eng, queue_url) -> None: 
             "explodes": jobs.enqueue(engine=eng, kind="t-explodes", params={}, created_by=None),
             "refuses": jobs.enqueue(engine=eng, kind="t-refuses", params={}, created_by=None),
             "not json": jobs.enqueue(engine=eng, kind="t-notjson", params={}, created_by=None),
+            "huge": jobs.enqueue(engine=eng, kind="t-huge", params={}, created_by=None),
         }
         fine = jobs.enqueue(engine=eng, kind="noop", params={"steps": 1}, created_by=None)
-        queue_for(queue_url).huey.storage.enqueue(b"\x80\x04not json at all", 0)  # raw garbage
+        queue = queue_for(queue_url)
+        queue.huey.storage.enqueue(b"\x80\x04not json at all", 0)  # raw garbage (a pickle)
+        queue.huey.storage.enqueue(json.dumps(["id", "workbench.jobs._queue.job", None, 0, 0,
+                                               None, ["1; drop table job"], {}]).encode(), 0)
         queue_for(queue_url).send(10**9)  # a job nobody made
         with thread_worker(eng, queue_url):
             wait_until(lambda: jobs.get_job(engine=eng, job_id=fine.id).final, timeout=60,
@@ -193,7 +202,7 @@ def test_bad_jobs_fail_clearly_and_the_worker_lives_on(eng, queue_url) -> None: 
             wait_until(lambda: all(jobs.get_job(engine=eng, job_id=j.id).final
                                    for j in bad.values()), timeout=30, what="the bad jobs")
     finally:
-        for name in ("t-explodes", "t-refuses", "t-notjson"):
+        for name in ("t-explodes", "t-refuses", "t-notjson", "t-huge"):
             unregister(name)
     assert jobs.get_job(engine=eng, job_id=fine.id).status == JobStatus.done
     errors = {k: jobs.get_job(engine=eng, job_id=j.id) for k, j in bad.items()}
@@ -207,6 +216,9 @@ def test_bad_jobs_fail_clearly_and_the_worker_lives_on(eng, queue_url) -> None: 
     assert errors["refuses"].error == "the folder is full"
     assert errors["refuses"].result == {"where": "runs/"}
     assert "result is not JSON" in (errors["not json"].error or "")
+    assert "over 256000 bytes" in (errors["huge"].error or "")
+    with session_scope(eng) as s:
+        assert s.get(Job, bad["huge"].id) is not None  # the table is still there
 
 
 def test_cancel_stops_a_running_job_between_steps_and_a_queued_one_at_once(eng, queue_url
