@@ -305,3 +305,19 @@ def test_job_rows_keep_no_nul_and_stay_bounded(engine) -> None:
         job = s.get(Job, job_id)
         assert job is not None and "\x00" not in (job.error or "") + (job.message or "")
         assert len(job.error or "") <= 4000 and len(job.message or "") <= 500
+
+
+def test_on_the_embedded_queue_a_job_of_a_vanished_process_resumes_at_once(eng, queue_url
+                                                                          ) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    gone = jobs.enqueue(engine=eng, kind="noop", params={"steps": 1}, created_by="a")
+    elsewhere = jobs.enqueue(engine=eng, kind="noop", params={"steps": 1}, created_by="b")
+    queue_for(queue_url).flush()
+    assert claim(eng, gone.id, f"{socket.gethostname()}:999999999:abc")  # no such process
+    assert claim(eng, elsewhere.id, "another-machine:1:abc")  # its pid means nothing here
+    with thread_worker(eng, queue_url, stale_after_s=60):  # far from stale
+        wait_until(lambda: jobs.get_job(engine=eng, job_id=gone.id).final, timeout=20,
+                   what="the job of the vanished process")
+    assert jobs.get_job(engine=eng, job_id=gone.id).attempts == 2
+    assert jobs.get_job(engine=eng, job_id=elsewhere.id).status == JobStatus.running

@@ -21,10 +21,11 @@ import secrets
 import signal
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from huey.consumer import Consumer
+from sqlmodel import Session
 
 from workbench.jobs._execute import WorkerContext, execute_job
 from workbench.jobs._queue import Queue
@@ -85,11 +86,28 @@ class Worker:
                                    threads=self.threads, queue=self.queue.display, now=now)
             again = repo_jobs.requeue_stale(session=s, stale_before=stale, now=now)
             if startup:
+                again += self._requeue_dead_neighbours(s, now)
                 again += repo_jobs.resend_queued(session=s, sent_before=stale, now=now)
         for job_id in again:
             log.warning("job %s: its worker stopped reporting; back in the queue", job_id)
             self.queue.send(job_id)
         return again
+
+    def _requeue_dead_neighbours(self, session: Session, now: datetime) -> list[int]:
+        """On the embedded queue every worker is on this machine: a job held by a process
+        that no longer exists is resumed now, not after the stale time (a quick restart of
+        `workbench start`). Not on Redis: another machine's process ids mean nothing here."""
+        if not self.queue.url.startswith("sqlite:"):
+            return []
+        host, moved = socket.gethostname(), []
+        for job_id, owner in repo_jobs.running_claims(session=session):
+            name, _, rest = (owner or "").partition(":")
+            pid = rest.partition(":")[0]
+            if name == host and pid.isdigit() and not _process_exists(int(pid)) and \
+                    repo_jobs.requeue_claimed(session=session, job_id=job_id,
+                                              worker_id=owner or "", now=now):
+                moved.append(job_id)
+        return moved
 
     def _watch(self) -> None:
         while not self._halt.wait(self.ctx.beat_s):
@@ -114,6 +132,16 @@ class Worker:
         except Exception:
             log.exception("worker %s: could not record that it stopped", self.worker_id)
         log.info("worker %s stopped", self.worker_id)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
 
 
 def run_worker(*, engine: sa.Engine, queue: Queue, threads: int = 1,

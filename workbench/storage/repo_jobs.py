@@ -184,6 +184,19 @@ def requeue_stale(*, session: Session, stale_before: datetime, now: datetime) ->
     return moved
 
 
+def running_claims(*, session: Session) -> list[tuple[int, str | None]]:
+    """(job id, worker id) of every running job."""
+    c = _JOB.c
+    rows = session.execute(sa.select(c.id, c.claimed_by).where(c.status == JobStatus.running))
+    return [(r[0], r[1]) for r in rows.all()]
+
+
+def requeue_claimed(*, session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
+    """Put back a running job of a worker known to be gone (whatever its heartbeat says)."""
+    return _update(session, job_id, _mine(worker_id), status=JobStatus.queued, claimed_by=None,
+                   enqueued_at=now)
+
+
 def resend_queued(*, session: Session, sent_before: datetime, now: datetime) -> list[int]:
     """Queued jobs whose last message is older than `sent_before` (it may have been taken by a
     worker that died before claiming it): the ids whose message the caller sends again."""
