@@ -10,6 +10,7 @@ import typer
 
 from workbench.cli import _common as common
 from workbench.cli._common import err
+from workbench.jobs import redact, run_app_with_worker
 
 app = typer.Typer()
 
@@ -80,7 +81,5 @@ def start(
     from workbench.config import PROJECT_ROOT
 
     cwd = PROJECT_ROOT if (PROJECT_ROOT / ".streamlit").is_dir() else None
-    from workbench.jobs import redact, run_app_with_worker
-
     err.print(f"one worker on the queue {redact(s.resolved_queue_url())}", highlight=False)
     raise typer.Exit(run_app_with_worker(cmd, env=env, cwd=cwd))
