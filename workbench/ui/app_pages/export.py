@@ -106,11 +106,12 @@ def _this_export(job: JobView) -> None:
     st.success(t("export.done", n=result.get("records", 0), folder=result["out_dir"]))
     if result.get("residual_count"):
         st.warning(t("export.residual_allowed", n=result["residual_count"]))
-    if Path(result["out_dir"]).is_dir():
-        st.download_button(t("export.download"), data=_zip_of(result["out_dir"]),
-                           file_name=f"{Path(result['out_dir']).name}.zip",
-                           mime="application/zip", key=f"ex_download_{job.id}",
-                           icon=":material/download:")
+    if not Path(result["out_dir"]).is_dir():  # a worker on another machine, no shared runs/
+        st.caption(t("export.not_here"))
+        return
+    st.download_button(t("export.download"), data=_zip_of(result["out_dir"]),
+                       file_name=f"{Path(result['out_dir']).name}.zip", mime="application/zip",
+                       key=f"ex_download_{job.id}", icon=":material/download:")
 
 
 if run_export:
