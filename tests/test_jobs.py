@@ -321,3 +321,25 @@ def test_on_the_embedded_queue_a_job_of_a_vanished_process_resumes_at_once(eng, 
                    what="the job of the vanished process")
     assert jobs.get_job(engine=eng, job_id=gone.id).attempts == 2
     assert jobs.get_job(engine=eng, job_id=elsewhere.id).status == JobStatus.running
+
+
+def test_a_worker_on_each_database(engine: sa.Engine) -> None:
+    """The same worker on SQLite and on PostgreSQL (the rows are what differs)."""
+    from workbench.jobs import Worker
+
+    queue = Queue("memory://")
+    made = [jobs.enqueue(engine=engine, kind="noop", params={"steps": 2, "sleep_s": 0.05},
+                         created_by=f"u{i}", queue=queue) for i in range(6)]
+    bad = jobs.enqueue(engine=engine, kind="noop", params={"steps": -1}, created_by=None,
+                       queue=queue)
+    worker = Worker(engine=engine, queue=queue, threads=3, stale_after_s=3)
+    worker.start()
+    try:
+        wait_until(lambda: all(jobs.get_job(engine=engine, job_id=j.id).final
+                               for j in [*made, bad]), timeout=60, what="seven jobs")
+    finally:
+        worker.stop()
+    assert {jobs.get_job(engine=engine, job_id=j.id).status for j in made} == {JobStatus.done}
+    failed = jobs.get_job(engine=engine, job_id=bad.id)
+    assert failed.status == JobStatus.failed
+    assert "steps: Input should be greater than or equal to 0" in (failed.error or "")
