@@ -16,6 +16,7 @@ from workbench.bots import (
     BotTimeout,
     ContextOverflow,
     DeadlineExceeded,
+    MalformedResponse,
     OpenAICompatBot,
     ReferenceBot,
     ReplyRequest,
@@ -199,3 +200,35 @@ def test_a_5xx_about_a_context_deadline_stays_a_retryable_server_error() -> None
         with pytest.raises(ServerError) as caught:
             bot.complete(REQUEST)
         assert caught.value.retryable and len(server.requests) == 2
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_an_empty_stream_is_explained_by_one_unstreamed_probe(server: FaultServer,
+                                                             use_async: bool) -> None:
+    """llama.cpp streams nothing for a prompt over its context; the probe (stream off, one
+    token) gets the 400 that says so, and it is reported as a context overflow, not retried."""
+    server.reset(plan=FaultPlan(default=FaultAction(Fault.silent_overflow)))
+    with pytest.raises(ContextOverflow) as caught:
+        whole_reply(make_bot(server, batch_retries=3), use_async=use_async)
+    assert caught.value.kind is BotErrorKind.context_overflow
+    probe = server.requests[-1].body
+    assert len(server.requests) == 2 and probe["stream"] is False and probe["max_tokens"] == 1
+
+
+def test_an_empty_stream_without_a_reason_stays_malformed(server: FaultServer) -> None:
+    server.reset(plan=FaultPlan(FaultAction(Fault.silent_overflow), Fault.ok,
+                                default=FaultAction(Fault.server_error)))
+    with pytest.raises(MalformedResponse) as caught, make_bot(server) as bot:
+        list(bot.stream(REQUEST))
+    assert caught.value.kind is BotErrorKind.malformed and len(server.requests) == 2
+
+
+def test_a_reset_before_the_first_chunk_is_explained_too(server: FaultServer) -> None:
+    """A connection reset before any text (llama.cpp does that as well) ends as the overflow
+    the server reports, not as a cut stream."""
+    server.reset(plan=FaultPlan(FaultAction(Fault.cut_stream, cut_after_chunks=0),
+                                FaultAction(Fault.context_overflow, dialect="openai"),
+                                default=FaultAction(Fault.server_error)))
+    with pytest.raises(ContextOverflow), make_bot(server) as bot:
+        list(bot.stream(REQUEST))
+    assert len(server.requests) == 2

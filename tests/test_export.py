@@ -18,7 +18,14 @@ from sqlmodel import select
 
 from tests import builders as b
 from workbench import __version__
-from workbench.domain.enums import ConversationKind, Group, PairwiseChoice, Role, TurnRole
+from workbench.domain.enums import (
+    ConversationKind,
+    ConversationStatus,
+    Group,
+    PairwiseChoice,
+    Role,
+    TurnRole,
+)
 from workbench.domain.export_formats import ExportFormat
 from workbench.domain.privacy import ScrubResult
 from workbench.services.export import (
@@ -88,7 +95,8 @@ def seed_export_data(engine: sa.Engine, lib: Any) -> Seeded:
             conv = repo.create_conversation(
                 session=s, kind=kind, scenario_snapshot_id=snap.id, bot_target_id=target.id,
                 prompt_version_id=prompt.id, participant_id=author.id if author else None,
-                consent_to_use=consent)
+                consent_to_use=consent,
+                status=ConversationStatus.finished)  # one panel member plays several
             reply = None
             for i, text in enumerate(users):
                 repo.append_turn(session=s, conversation_id=conv.id, role=TurnRole.user,

@@ -86,3 +86,25 @@ def test_jobs_lists_status_progress_and_errors(eng, settings) -> None:  # type: 
     assert "noop" in text and "done" in text and "2/2 (100%)" in text and "dev-1" in text
     assert "failed" in text and "parameters are not valid" in text
     assert Path(settings.resolved_queue_url().removeprefix("sqlite:///")).is_file()
+
+
+def test_judge_in_the_background_keeps_its_json_schema(eng, library) -> None:  # type: ignore[no-untyped-def]
+    from workbench.domain.enums import BotKind
+    from workbench.services.evaluation import create_run
+    from workbench.services.targets import add_target, list_targets
+
+    list_targets(engine=eng)
+    run_id = create_run(engine=eng, library=library, bot_name="reference",
+                        scenario_ids=sorted(library.scenarios)[:1])
+    add_target(engine=eng, name="rechter", kind=BotKind.openai, base_url="http://127.0.0.1:9/v1",
+               model="m", prompt="Beoordeel.", label="j1")
+    runner = CliRunner()
+    wrong = runner.invoke(app, ["judge", run_id, "--judge", "rechter", "--json-schema", "xml",
+                                "--background"])
+    assert wrong.exit_code == 2 and jobs.list_jobs(engine=eng) == []
+    ok = runner.invoke(app, ["judge", run_id, "--judge", "rechter", "--json-schema",
+                             "llama-cpp", "--concurrency", "2", "--background"])
+    assert ok.exit_code == 0, ok.output
+    job = jobs.get_job(engine=eng, job_id=int(last_line(ok.stdout)))
+    assert job.params == {"run_id": run_id, "judge": "rechter", "concurrency": 2, "retries": 2,
+                          "json_mode": False, "json_schema": "llama-cpp"}

@@ -61,10 +61,10 @@ def filled(settings: Any, library: Any) -> tuple[sa.Engine, Any]:
 
 def test_cli_writes_one_self_contained_file_with_the_verdict(
         filled: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbench.services.dashboard import _dashboard  # the scrubber is module state
+    from workbench.services.dashboard import _excerpts  # the scrubber is module state
 
     # The real scrubber is tested in test_dashboard; here it would only cost seconds.
-    monkeypatch.setattr(_dashboard, "scrub_text", cheap_scrub)
+    monkeypatch.setattr(_excerpts, "scrub_text", cheap_scrub)
     _, world = filled
     out = tmp_path / "board" / "rapport.html"
     result = CliRunner().invoke(app, ["report", "--training-day", str(world.day),

@@ -41,6 +41,9 @@ class Fault(StrEnum):
     missing_choices = "missing_choices"  # valid JSON without "choices"
     unauthorized = "unauthorized"  # 401
     context_overflow = "context_overflow"  # 400: the prompt exceeds the context, as `dialect` says
+    # llama.cpp's server streams nothing at all for a prompt that exceeds its context (200, an
+    # event stream with no event and no [DONE]); asked without streaming, it answers the 400.
+    silent_overflow = "silent_overflow"
     length = "length"  # `cut_after_chunks` chunks, then finish_reason "length" (max_tokens hit)
 
 
@@ -208,6 +211,12 @@ class FaultyChatApp(ChatApp):
             http.send_error_json(401, "Incorrect API key provided", "invalid_api_key")
         elif fault is Fault.context_overflow:
             http.send_json(400, _OVERFLOW_BODIES[action.dialect])
+        elif fault is Fault.silent_overflow:
+            if body.get("stream"):
+                http.start_stream()
+                http.end_stream()
+            else:
+                http.send_json(400, _OVERFLOW_BODIES["openai"])
         elif fault is Fault.garbage:
             http.send_body(200, _GARBAGE_HTML, "text/html")
         elif fault is Fault.garbage_sse:

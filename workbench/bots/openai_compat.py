@@ -23,6 +23,7 @@ from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
 from workbench.bots.errors import (
     AuthFailed,
     BotError,
+    ContextOverflow,
     DeadlineExceeded,
     MalformedResponse,
     StreamCut,
@@ -102,9 +103,9 @@ class _ChunkReader:
         self.text_chars += len(content)
         return content
 
-    def finish(self, meta: StreamMeta) -> None:
+    def finish(self, meta: StreamMeta, *, event_stream: bool = True) -> None:
         if self.chunks == 0:
-            raise MalformedResponse(
+            raise (_EmptyStream if event_stream else MalformedResponse)(
                 "answered without a single completion chunk (not an OpenAI-compatible stream?)"
             )
         if self.finish_reason is None:
@@ -112,6 +113,20 @@ class _ChunkReader:
         meta.prompt_tokens = self.prompt_tokens
         meta.completion_tokens = self.completion_tokens
         meta.finish_reason = self.finish_reason
+
+
+class _EmptyStream(MalformedResponse):
+    """A 200 event stream with no event at all (llama.cpp's answer to a prompt over its
+    context; see OpenAICompatBot._explained)."""
+
+
+def _is_event_stream(response: Any) -> bool:
+    """An SSE answer (as opposed to, say, a proxy's HTML page, which parses to no event too)."""
+    return "text/event-stream" in str(response.headers.get("content-type", ""))
+
+
+def _nothing_arrived(reader: _ChunkReader, err: BotError) -> bool:
+    return reader.chunks == 0 and isinstance(err, StreamCut | _EmptyStream)
 
 
 def _int_or_none(value: object) -> int | None:
@@ -274,9 +289,55 @@ class OpenAICompatBot(BaseBot):
                 for chunk in stream:
                     if text := reader.feed(chunk):
                         yield text
-            reader.finish(meta)
+            reader.finish(meta, event_stream=_is_event_stream(stream.response))
         except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
-            raise self._to_bot_error(exc) from _cause(exc)
+            err = self._to_bot_error(exc)
+            if _nothing_arrived(reader, err):
+                err = self._explained(err, self._probe, request)
+            raise err from _cause(exc)
+
+    def _probe_body(self, request: ReplyRequest) -> dict[str, Any]:
+        body = self._body(request)
+        body.pop("stream_options", None)
+        return {**body, "stream": False, "max_tokens": 1}
+
+    def _probe(self, request: ReplyRequest) -> None:
+        self._client.post("/chat/completions", body=self._probe_body(request), cast_to=object)
+
+    async def _aprobe(self, request: ReplyRequest) -> None:
+        await self._async_client().post("/chat/completions", body=self._probe_body(request),
+                                        cast_to=object)
+
+    def _explained(self, err: BotError, probe: Any, request: ReplyRequest) -> BotError:
+        """Ask once without streaming (one token at most) what a stream that delivered nothing
+        hid: llama.cpp's server answers a prompt over its context with an empty stream or a
+        reset connection, and the unstreamed request with the 400 that says so. Only that
+        answer replaces the original error. A second try is for the pooled connection that
+        the failed stream left broken (seen against llama.cpp: "connection error", then the 400)."""
+        for _ in range(2):
+            try:
+                probe(request)
+            except Exception as exc:  # narrowed as any other answer of the server
+                found = self._to_bot_error(exc)
+                if isinstance(found, ContextOverflow):
+                    return found
+                if isinstance(found, StreamCut):
+                    continue
+            break
+        return err
+
+    async def _aexplained(self, err: BotError, request: ReplyRequest) -> BotError:
+        for _ in range(2):
+            try:
+                await self._aprobe(request)
+            except Exception as exc:
+                found = self._to_bot_error(exc)
+                if isinstance(found, ContextOverflow):
+                    return found
+                if isinstance(found, StreamCut):
+                    continue
+            break
+        return err
 
     async def _aiter_chunks(self, request: ReplyRequest, meta: StreamMeta) -> AsyncIterator[str]:
         reader = _ChunkReader(self.deadline_s)
@@ -292,9 +353,12 @@ class OpenAICompatBot(BaseBot):
                 async for chunk in stream:
                     if text := reader.feed(chunk):
                         yield text
-            reader.finish(meta)
+            reader.finish(meta, event_stream=_is_event_stream(stream.response))
         except Exception as exc:  # narrowed by _to_bot_error, which re-raises the unknown
-            raise self._to_bot_error(exc) from _cause(exc)
+            err = self._to_bot_error(exc)
+            if _nothing_arrived(reader, err):
+                err = await self._aexplained(err, request)
+            raise err from _cause(exc)
 
     def _to_bot_error(self, exc: Exception) -> BotError:
         err = classify(exc, where=f"the model server at {self.base_url}")

@@ -23,8 +23,6 @@ def report(
     background: Annotated[bool, typer.Option("--background", help=BACKGROUND_HELP)] = False,
 ) -> None:
     """Write the dashboard figures and the readiness verdict as one offline HTML file."""
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
     from workbench.services.dashboard import REPORT_LANGUAGES, write_report
 
     if language not in REPORT_LANGUAGES:
@@ -35,7 +33,7 @@ def report(
 
         return submit(enqueue_report, out=out, training_day_id=training_day, language=language)
     try:
-        result = write_report(get_engine(get_settings()), out, training_day_id=training_day,
+        result = write_report(common.engine(), out, training_day_id=training_day,
                               lang=language)
     except LookupError as exc:
         common.not_found(exc)
@@ -46,11 +44,27 @@ def report(
 
 @app.command("rebuild-stats")
 def rebuild_stats() -> None:
-    """Recompute the dashboard's stored statistics from the ratings (after a restore or a bulk
-    load that bypassed the workbench; its own writes keep them current)."""
-    from workbench.config import get_settings
-    from workbench.services.context import get_engine
+    """Recompute the dashboard's stored statistics from the ratings (database triggers keep
+    them current for every write; this is for a restore that ran with triggers disabled)."""
     from workbench.services.dashboard import rebuild_statistics
 
-    replies = rebuild_statistics(get_engine(get_settings()))
+    replies = rebuild_statistics(common.engine())
     err.print(f"rebuild-stats: stored statistics recomputed for {replies} scored replies")
+
+
+@app.command("check-stats")
+def check_stats(
+    limit: int = typer.Option(50, min=1, help="Differences to print at most."),
+) -> None:
+    """Compare the dashboard's stored statistics with a recomputation from the ratings; exit 1
+    and list the differences when they disagree."""
+    from workbench.services.dashboard import check_statistics
+
+    found = check_statistics(common.engine(), limit=max(limit, 1000))
+    if not found:
+        err.print("check-stats: the stored statistics equal a recomputation from the ratings")
+        return
+    for difference in found[:limit]:
+        typer.echo(str(difference))
+    common.fail(f"{len(found)}{'+' if len(found) >= 1000 else ''} difference(s) between the "
+                "stored statistics and the ratings; `workbench rebuild-stats` recomputes them")

@@ -30,22 +30,27 @@ def judge(
     retries: int = typer.Option(2, help="Times an invalid answer is asked again."),
     json_mode: bool = typer.Option(False, help="Ask for response_format json_object (only if "
                                                "the judge's server supports it)."),
+    json_schema: str = typer.Option(None, help="Constrain each answer to its rubric's JSON "
+                                               "schema, in the form the server takes: openai "
+                                               "(OpenAI, vLLM) or llama-cpp."),
     background: bool = typer.Option(False, "--background", help=BACKGROUND_HELP),
 ) -> None:
     """Score every reply of a run with the rubric judge (skips replies it already scored)."""
     from workbench.bots import BotError
     from workbench.services.errors import NotFound
-    from workbench.services.evaluation import JudgeSetupError, judge_run
+    from workbench.services.evaluation import SCHEMA_FORMS, JudgeSetupError, judge_run
 
+    if json_schema is not None and json_schema not in SCHEMA_FORMS:
+        common.fail(f"--json-schema must be one of: {', '.join(SCHEMA_FORMS)}",
+                    code=common.EXIT_USAGE)
     if background:
         from workbench.services.jobs import enqueue_judge
 
         return submit(enqueue_judge, run_id=run_id, judge=judge_name, concurrency=concurrency,
-                      retries=retries, json_mode=json_mode)
-
+                      retries=retries, json_mode=json_mode, json_schema=json_schema)
     try:
         summary = judge_run(common.engine(), run_id, judge_name, concurrency, retries=retries,
-                            json_mode=json_mode)
+                            json_mode=json_mode, json_schema=json_schema)
     except (NotFound, JudgeSetupError) as exc:
         common.not_found(exc)
     except BotError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -22,6 +23,7 @@ from workbench.domain.privacy_deduce import (
     SAFE_CAPITALISED,
     deduce_engine,
     deduce_findings,
+    deduce_loaded,
     major_places,
     may_hold_names,
 )
@@ -39,7 +41,7 @@ __all__ = [
     "COMMON_WORDS", "FINDING_TYPES", "SAFE_CAPITALISED", "SCRUBBER_VERSION", "DeduceScrubber",
     "Finding", "ScrubContext", "ScrubResult", "Scrubber", "apply_placeholders", "deduce_engine",
     "get_scrubber", "major_places", "may_hold_names", "merge_findings", "residual_pii",
-    "scrub_conversation", "warm_deduce_cache",
+    "scrub_conversation", "warm_deduce_cache", "warm_in_background",
 ]  # fmt: skip
 
 # Bump when a rule changes what gets scrubbed: export manifests record it.
@@ -221,6 +223,11 @@ class DeduceScrubber:
         self._engine()
         name_lists()
 
+    @property
+    def loaded(self) -> bool:
+        """True once scrubbing costs milliseconds (deduce is in this process's memory)."""
+        return self._engine is not deduce_engine or deduce_loaded()
+
     def deduce_findings(self, text: str) -> list[Finding]:
         """Names and places by deduce, with common words at a sentence start left out."""
         return deduce_findings(text, self._engine, prefilter=self._prefilter)
@@ -253,6 +260,23 @@ _AGE = re.compile(r"(?i)\b(\d{1,3})[ -]?(?:jaar|jarig|jarige|jr|years? old|y/?o)
 
 def _age_findings(text: str) -> list[Finding]:
     return [Finding("LEEFTIJD", *m.span(1), m.group(1)) for m in _AGE.finditer(text)]
+
+
+_WARMING: list[threading.Thread] = []
+_WARMING_LOCK = threading.Lock()
+
+
+def warm_in_background() -> threading.Thread:
+    """Load the shared scrubber on a daemon thread, once per process (the app calls this when
+    it starts, so no person's request waits the seconds deduce takes to load; an export's
+    forked workers then inherit it)."""
+    with _WARMING_LOCK:
+        if not _WARMING:
+            thread = threading.Thread(target=get_scrubber().load, name="scrubber-warm-up",
+                                      daemon=True)
+            thread.start()
+            _WARMING.append(thread)
+        return _WARMING[0]
 
 
 @functools.lru_cache(maxsize=1)

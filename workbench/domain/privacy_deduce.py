@@ -50,6 +50,12 @@ def deduce_engine() -> Any:
         return _load_deduce()
 
 
+def deduce_loaded() -> bool:
+    """Whether this process has deduce in memory already (scrubbing then costs milliseconds;
+    before, the first scrub waits seconds for it)."""
+    return _load_deduce.cache_info().currsize > 0
+
+
 @functools.lru_cache(maxsize=1)
 def major_places() -> frozenset[str]:
     """Municipalities and provinces from deduce's source lists (hamlets left out)."""

@@ -34,9 +34,13 @@ _TRUE_FALSE = {"true": True, "True": True, "TRUE": True,
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*|0x[0-9a-fA-F]+)")
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
-try:  # libyaml's parser is ~20x faster than PyYAML's; the events are the same
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
+# libyaml's parser is ~20x faster than PyYAML's; the events are the same. None when PyYAML was
+# built without libyaml.
+try:
+    from yaml import cyaml as _cyaml
+
+    _CParser: Any = getattr(_cyaml, "CParser", None)
+except ImportError:  # pragma: no cover
     _CParser = None
 
 

@@ -84,6 +84,7 @@ class JudgeParams(_Params):
     concurrency: int = Field(default=8, ge=1, le=256)
     retries: int = Field(default=2, ge=0, le=10)
     json_mode: bool = False
+    json_schema: Literal["openai", "llama-cpp"] | None = None  # evaluation.SCHEMA_FORMS
 
 
 def judge_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def judge_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> 
     p = JudgeParams.model_validate(params)
     summary = asyncio.run(ajudge_turns(
         engine, None, p.judge, p.concurrency, run_id=p.run_id, retries=p.retries,
-        json_mode=p.json_mode, progress=lambda done, total: progress(
+        json_mode=p.json_mode, json_schema=p.json_schema, progress=lambda done, total: progress(
             done, total, f"{done}/{total} replies")))
     return dataclasses.asdict(summary)
 

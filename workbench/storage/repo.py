@@ -24,11 +24,8 @@ from workbench.domain.enums import (
     TurnStatus,
 )
 from workbench.domain.library import LoadedRubric, LoadedScenario
-from workbench.domain.rules import Purpose
 from workbench.domain.scenarios import content_hash
-from workbench.storage import rules
 from workbench.storage.errors import NotFound
-from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import (
     AuditEvent,
     BotTarget,
@@ -71,7 +68,7 @@ def get_participant(*, session: Session, code: str) -> Participant | None:
 
 
 def list_participants(*, session: Session, role: Role | None = None) -> list[Participant]:
-    q = select(Participant).order_by(Participant.id)
+    q = select(Participant).order_by(col(Participant.id))
     if role is not None:
         q = q.where(Participant.role == role)
     return list(session.exec(q))
@@ -166,7 +163,8 @@ def set_prompt(*, session: Session, target: BotTarget, content: str, label: str)
         )
     ).first()
     if pv is None:
-        pv = PromptVersion(bot_target_id=target.id, sha256=sha, label=label, content=content)
+        pv = PromptVersion(bot_target_id=target.id or 0, sha256=sha, label=label,
+                           content=content)
         session.add(pv)
         session.flush()
     target.current_prompt_version_id = pv.id
@@ -178,7 +176,7 @@ def set_prompt(*, session: Session, target: BotTarget, content: str, label: str)
 def list_prompt_versions(
     *, session: Session, bot_target_id: int | None = None
 ) -> list[PromptVersion]:
-    q = select(PromptVersion).order_by(PromptVersion.id)
+    q = select(PromptVersion).order_by(col(PromptVersion.id))
     if bot_target_id is not None:
         q = q.where(PromptVersion.bot_target_id == bot_target_id)
     return list(session.exec(q))
@@ -202,7 +200,7 @@ def get_conversation(*, session: Session, conversation_id: int) -> Conversation:
 
 
 def list_turns(*, session: Session, conversation_id: int, ok_only: bool = False) -> list[Turn]:
-    q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.index)
+    q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.index))
     if ok_only:
         q = q.where(Turn.status == TurnStatus.ok)
     return list(session.exec(q))
@@ -267,7 +265,9 @@ def upsert_rating(
     """Write the one rating of (rater, turn, rubric version): create it or update the draft.
 
     A submitted rating is final; submitting again returns it unchanged, so a double click never
-    writes twice. Per-criterion values are mirrored into rating_score for SQL aggregation.
+    writes twice. Per-criterion values are mirrored into rating_score for SQL aggregation. The
+    dashboard's triggers mark the reply (stats/triggers.py); the draft's old values are removed
+    before the rating becomes submitted, so a submit marks its reply once, not per criterion.
     """
     rating = get_rating(
         session=session, rater_id=rater_id, turn_id=turn_id, rubric_version_id=rubric_version_id
@@ -275,7 +275,9 @@ def upsert_rating(
     if rating is not None and rating.status == RatingStatus.submitted:
         return rating
     now = utcnow()
-    if rating is None:
+    if rating is not None:
+        session.exec(sa.delete(RatingScore).where(col(RatingScore.rating_id) == rating.id))
+    else:
         rating = Rating(rater_id=rater_id, turn_id=turn_id, rubric_version_id=rubric_version_id)
     rating.values = dict(values)
     rating.status = status
@@ -289,14 +291,11 @@ def upsert_rating(
         setattr(rating, key, value)
     session.add(rating)
     session.flush()
-    session.exec(sa.delete(RatingScore).where(col(RatingScore.rating_id) == rating.id))
     for key, value in values.items():
         if value is None:
             continue
-        session.add(RatingScore(rating_id=rating.id, criterion=key, value=int(value)))
+        session.add(RatingScore(rating_id=rating.id or 0, criterion=key, value=int(value)))
     session.flush()
-    if status == RatingStatus.submitted and source in rules.sources(Purpose.figures):
-        mark_changed(session=session, turn_ids=[turn_id])  # the dashboard's stored sums
     return rating
 
 

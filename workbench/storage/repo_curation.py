@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 from workbench.domain.enums import RatingStatus, TurnRole, TurnStatus
 from workbench.domain.rules import Purpose
 from workbench.storage import rules
-from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import (
     Adjudication,
     Conversation,
@@ -259,11 +258,6 @@ def withdraw_participant_rows(*, session: Session, participant_id: int) -> dict[
                         col(Turn.author_participant_id) == pid)
     their_ratings = select(Rating.id).where(Rating.rater_id == pid)
     changed: dict[str, int] = {}
-    # The bot replies whose dashboard figures change: in their conversations, or rated by them.
-    affected = set(session.exec(select(Turn.id).where(  # type: ignore[call-overload]
-        their_turn, col(Turn.role) == TurnRole.assistant)).all())
-    affected |= set(session.exec(select(Rating.turn_id).where(  # type: ignore[call-overload]
-        Rating.rater_id == pid)).all())
 
     def run(name: str, stmt: Any) -> None:
         changed[name] = int(session.exec(stmt).rowcount or 0)  # type: ignore[call-overload]
@@ -294,5 +288,4 @@ def withdraw_participant_rows(*, session: Session, participant_id: int) -> dict[
                               col(Adjudication.adjudicator_id) == pid)))
         .values(final_ideal_reply=None))
     session.flush()
-    mark_changed(session=session, turn_ids=affected)
     return changed

@@ -278,6 +278,23 @@ def count_user_turns(*, session: Session, conversation_id: int) -> int:
     ).one())
 
 
+def conversations_with_user_turns(*, session: Session, conversation_ids: list[int]) -> set[int]:
+    """Those of the conversations in which the user wrote at least one message (one query)."""
+    if not conversation_ids:
+        return set()
+    rows = session.exec(select(Turn.conversation_id).where(
+        col(Turn.conversation_id).in_(conversation_ids), Turn.role == TurnRole.user).distinct())
+    return {int(c) for c in rows}
+
+
+def lock_participant(*, session: Session, participant_id: int) -> None:
+    """Hold the participant's row until the transaction ends, so two requests deciding for
+    the same person (two tabs) run one after the other. SQLite's BEGIN IMMEDIATE already
+    serialises writers; PostgreSQL needs the row lock."""
+    session.exec(select(Participant.id).where(Participant.id == participant_id)
+                 .with_for_update()).first()
+
+
 # --- pairwise -------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ from workbench.domain.enums import (
     ConversationStatus,
     CurationState,
     Group,
-    JobStatus,
     PairwiseChoice,
     RatingSource,
     RatingStatus,
@@ -29,6 +28,8 @@ from workbench.domain.enums import (
     TurnRole,
     TurnStatus,
 )
+from workbench.storage.tables_jobs import Job as Job  # every table is named here
+from workbench.storage.tables_jobs import JobWorker as JobWorker
 
 
 def utcnow() -> datetime:
@@ -163,8 +164,17 @@ class Run(SQLModel, table=True):
     is_demo: bool = False
 
 
+_ONE_OPEN_ROLEPLAY = sa.text("kind = 'roleplay' AND status IN ('active', 'paused') "
+                             "AND participant_id IS NOT NULL")
+
+
 class Conversation(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),
+        # One open role-play per panel member (migration 0006), whatever the tabs do.
+        sa.Index("uq_conversation_one_open_roleplay", "participant_id", unique=True,
+                 sqlite_where=_ONE_OPEN_ROLEPLAY, postgresql_where=_ONE_OPEN_ROLEPLAY),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: ConversationKind = _enum()
     status: ConversationStatus = _enum(ConversationStatus.active)
@@ -342,59 +352,21 @@ class LoginAttempt(SQLModel, table=True):
     ok: bool = False
 
 
-class Job(SQLModel, table=True):
-    """Long work on the task queue (workbench/jobs): what to do, who asked and how far it is.
-    Pages and `workbench jobs` read progress here, never from a worker's memory; a worker owns
-    a running job while `claimed_by` is its id and its heartbeat is fresh."""
-
-    __table_args__ = (sa.UniqueConstraint("active_key", name="uq_job_active_key"),
-                      sa.Index("ix_job_status_heartbeat", "status", "heartbeat_at"))
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32)
-    status: JobStatus = _enum(JobStatus.queued)
-    params: dict[str, Any] = _json(dict)
-    created_by: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    enqueued_at: datetime = Field(default_factory=utcnow)  # the last message sent for it
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    heartbeat_at: datetime | None = None
-    done: int = 0
-    total: int | None = None
-    message: str | None = Field(default=None, max_length=500)
-    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    error: str | None = None
-    cancel_requested: bool = False
-    claimed_by: str | None = Field(default=None, max_length=128)
-    attempts: int = 0  # claims so far: more than 1 means a worker resumed it
-    # Set while queued or running, cleared at the end: the same request made again (a double
-    # click) while the first is active is that job. NULLs never collide in a UNIQUE.
-    active_key: str | None = Field(default=None, max_length=128)
-
-
-class JobWorker(SQLModel, table=True):
-    """A worker process as it last reported itself, so a page can say that nobody is working."""
-
-    __tablename__ = "job_worker"
-    id: str = Field(primary_key=True, max_length=128)
-    host: str = Field(max_length=255)
-    pid: int
-    threads: int = 1
-    queue: str = Field(max_length=255)  # the queue URL without its password
-    started_at: datetime = Field(default_factory=utcnow)
-    seen_at: datetime = Field(default_factory=utcnow, index=True)
-    stopped_at: datetime | None = None
-
-
-# --- dashboard statistics, kept current on every write that changes what the dashboard counts
-# (storage/dashboard_stats.py). At 1M ratings, aggregating the ratings on every dashboard
-# view took seconds; these hold the same sums, so a view reads a few thousand rows.
+# --- dashboard statistics: what each counted reply adds to the dashboard's figures, stored.
+# At 1M ratings, aggregating the ratings on every dashboard view took seconds; these hold the
+# same sums, so a view reads a few thousand rows. Database triggers mark every write that
+# changes them (storage/stats/triggers.py); the next read folds the marks in
+# (storage/stats/stored.py); `workbench check-stats` compares them with a recomputation.
 
 GROUP_KEYS: tuple[str, ...] = ("all", *(g.value for g in Group))
 CUBE_SUM_PREFIXES = ("n", "nm", "s", "ss", "unsafe", "crit", "wsn", "wsy")
+# Sums of per-reply mean scores and of their squares are real numbers; everything else counts.
+CUBE_REAL_PREFIXES = frozenset({"s", "ss"})
 CUBE_SUM_COLUMNS: tuple[str, ...] = (
     "replies", "ratings", "demo_replies",
     *(f"{p}_{g}" for g in GROUP_KEYS for p in CUBE_SUM_PREFIXES))
+CUBE_COUNT_COLUMNS: frozenset[str] = frozenset(
+    c for c in CUBE_SUM_COLUMNS if c.split("_", 1)[0] not in CUBE_REAL_PREFIXES)
 
 
 def _cube_dimensions() -> list[sa.Column[Any]]:
@@ -407,23 +379,28 @@ def _cube_dimensions() -> list[sa.Column[Any]]:
             sa.Column("reply_day", sa.Date)]
 
 
+def _sum_column(name: str) -> sa.Column[Any]:
+    kind: Any = sa.BigInteger if name in CUBE_COUNT_COLUMNS else sa.Float
+    return sa.Column(name, kind, nullable=False, server_default="0")
+
+
 # Sums over counted replies per (prompt version, training day, scenario snapshot, bot target,
-# reply day): the additive "reply cube" of services/dashboard_queries.py, stored. Once over
-# every rubric version (rubric_version_id 0), and once per version for the rubric filter: a
-# reply's mean and verdicts over all its ratings are not sums of its per-version ones.
+# reply day): the additive "reply cube", stored. Once over every rubric version
+# (rubric_version_id 0), and once per version for the rubric filter: a reply's mean and
+# verdicts over all its ratings are not sums of its per-version ones.
 dashboard_cube = sa.Table(
     "dashboard_cube", SQLModel.metadata, *_cube_dimensions(),
     sa.Column("rubric_version_id", sa.Integer, primary_key=True),
-    *(sa.Column(name, sa.Float, nullable=False, server_default="0")
-      for name in CUBE_SUM_COLUMNS))
+    *(_sum_column(name) for name in CUBE_SUM_COLUMNS))
 
 # Rating-level sums per criterion, for the heatmap: the same dimensions plus rubric version.
+# Values are whole numbers (1-5, or 1/0 for yes/no), so both sums are counts.
 dashboard_criterion_cube = sa.Table(
     "dashboard_criterion_cube", SQLModel.metadata, *_cube_dimensions(),
     sa.Column("rubric_version_id", sa.Integer, primary_key=True),
     sa.Column("criterion", sa.String(64), primary_key=True),
-    sa.Column("n", sa.Float, nullable=False, server_default="0"),
-    sa.Column("s", sa.Float, nullable=False, server_default="0"))
+    sa.Column("n", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("s", sa.BigInteger, nullable=False, server_default="0"))
 
 # What each reply has added to the two cubes, so that a change can take it out again.
 reply_stat = sa.Table(
@@ -433,10 +410,20 @@ reply_stat = sa.Table(
     sa.Column("sums", sa.JSON, nullable=False),  # {rubric version or 0: CUBE_SUM_COLUMNS}
     sa.Column("criteria", sa.JSON, nullable=False))  # [[rubric_version_id, criterion, n, s]]
 
-# Replies whose figures a write changed and the cubes do not show yet. A submit only adds a
-# row here; whoever reads the cubes next applies them (dashboard_stats.apply_pending). Updating
+# Replies whose figures a write changed and the cubes do not show yet, inserted by the
+# triggers; whoever reads the cubes next applies them (stats.stored.apply_pending). Updating
 # the shared cube rows inside every submit made 50 concurrent raters queue on one row.
 reply_stat_pending = sa.Table(
     "reply_stat_pending", SQLModel.metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("turn_id", sa.Integer, nullable=False))
+    sa.Column("turn_id", sa.Integer, nullable=False, index=True))
+
+# Scrubbed excerpts of bot replies that raters called unsafe, for the dashboard and the board
+# report. Scrubbed soon after the rating (by the worker or the app's warm-up thread), never
+# while a person waits for a view; a trigger forgets one when its reply is withdrawn or edited.
+reply_excerpt = sa.Table(
+    "reply_excerpt", SQLModel.metadata,
+    sa.Column("turn_id", sa.Integer, sa.ForeignKey("turn.id"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("scrubber_version", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False))

@@ -67,11 +67,3 @@ def pages_for(role: Role | None) -> list[PageSpec]:
     if role is None:
         return [SIGN_IN]
     return [p for p in PAGES if role in p.roles]
-
-
-def roles_of(path: str) -> frozenset[Role]:
-    """Who may open the page at `path` (for `require_role` and the tests)."""
-    for p in [SIGN_IN, *PAGES]:
-        if p.path == path:
-            return p.roles
-    raise KeyError(path)

@@ -24,7 +24,6 @@ from workbench.services.curation._curation import ConflictError, CurationError, 
 from workbench.storage import repo, repo_curation
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import rubric_of
-from workbench.storage.stats.stored import mark_changed
 from workbench.storage.tables import Adjudication, CuratedExample, Turn, utcnow
 
 UNSAFE = "unsafe"  # the raters' unsafe verdicts, treated as one more critical yes/no question
@@ -216,8 +215,6 @@ def adjudicate(
             raise ConflictError(0 if ex is None else ex.id or 0, lock_version,
                                 None if ex is None else ex.lock_version)
         s.flush()
-        # The decision replaces the raters' "unsafe" verdict on the dashboard.
-        mark_changed(session=s, turn_ids=[turn_id])
         repo.audit(session=s, action="adjudication.create", actor=lead.code, entity="turn",
                    entity_id=turn_id,
                    details={"adjudication_id": adj.id, "rubric_version_id": rubric_version_id,

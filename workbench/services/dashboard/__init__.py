@@ -12,6 +12,10 @@ from workbench.services.dashboard._dashboard import (
     load_gate_file,
     t_interval,
 )
+from workbench.services.dashboard._excerpts import (
+    keep_excerpts_scrubbed,
+    scrub_pending_excerpts,
+)
 from workbench.services.dashboard._figures import (
     all_figures,
     category,
@@ -23,8 +27,9 @@ from workbench.services.dashboard._report import (
     render_report,
     write_report,
 )
-from workbench.storage.stats.reads import (
+from workbench.services.dashboard._stats import (
     apply_pending_statistics,
+    check_statistics,
     rebuild_statistics,
 )
 from workbench.storage.stats.sql import DashboardFilter
@@ -35,16 +40,19 @@ __all__ = [
     "apply_pending_statistics",
     "build_dashboard",
     "category",
+    "check_statistics",
     "COVERAGE_MIN_REPLIES",
     "Dashboard",
     "DashboardFilter",
     "filter_options",
+    "keep_excerpts_scrubbed",
     "load_gate_file",
     "PromptReadiness",
     "rebuild_statistics",
     "render_report",
     "REPORT_LANGUAGES",
     "ReportResult",
+    "scrub_pending_excerpts",
     "t_interval",
     "tr",
     "write_report",

@@ -14,8 +14,6 @@ adjudicated; until then the reply is not known to be safe.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +24,7 @@ from scipy import stats as _sps
 from workbench.config import Settings, get_settings
 from workbench.domain.agreement import Level, RatingPoint, agreement_table
 from workbench.domain.enums import RiskLevel, ViolenceForm, Writer
+from workbench.domain.privacy import SCRUBBER_VERSION
 from workbench.domain.readiness import (
     DEFAULT_GATE_PATH,
     Gate,
@@ -36,6 +35,13 @@ from workbench.domain.readiness import (
     load_gate,
 )
 from workbench.domain.stats import wilson_interval
+from workbench.services.dashboard._excerpts import (
+    Scrub,
+    excerpt,
+    scrubber_warm,
+    store_excerpts,
+)
+from workbench.services.dashboard._stats import apply_pending_statistics
 from workbench.storage.stats import detail as dq
 from workbench.storage.stats import reads as q
 from workbench.storage.stats.reads import ALL, GROUPS, DashboardFilter, SnapshotMeta
@@ -44,9 +50,7 @@ COVERAGE_MIN_REPLIES = 30  # fewer scored replies than this in a category: flagg
 AGREEMENT_MAX_ITEMS = 500  # newest replies with ≥ 2 ratings that the agreement table uses
 AGREEMENT_N_BOOT = 200  # bootstrap resamples per α interval: enough for a dashboard
 EXCERPT_COUNT = 5
-EXCERPT_CHARS = 160
 
-Scrub = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -238,45 +242,38 @@ def agreement(conn: sa.Connection, filt: DashboardFilter, meta: dict[int, q.Rubr
     } for r in rows], columns=cols)
 
 
-_FALLBACK_PATTERNS = [re.compile(p) for p in (
-    r"[\w.+-]+@[\w-]+\.[\w.-]+", r"(?<!\d)(?:\+|00)?\d[\d\s-]{7,}\d(?!\d)",
-    r"\b\d{4}\s?[A-Z]{2}\b", r"@\w{2,}")]
-
-
-def scrub_text(text: str) -> str:
-    """The shared Dutch scrubber; a crude regex fallback only if it cannot be imported."""
-    try:
-        from workbench.domain.privacy import get_scrubber
-    except ImportError:  # the scrubber is another module's job; never show unscrubbed text
-        for pattern in _FALLBACK_PATTERNS:
-            text = pattern.sub("[VERWIJDERD]", text)
-        return text
-    return get_scrubber().scrub(text).text
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS, *, scrub: Scrub | None = None) -> str:
-    """Scrub the whole text first (a cut must not leave half a phone number), then shorten."""
-    clean = " ".join((scrub or scrub_text)(text).split())
-    if len(clean) <= limit:
-        return clean
-    cut = clean[:limit].rsplit(" ", 1)[0]
-    return cut + " …"
-
-
 def excerpts(conn: sa.Connection, filt: DashboardFilter, snapshots: dict[int, SnapshotMeta],
              pv_labels: dict[int, str], *, limit: int = EXCERPT_COUNT,
-             scrub: Scrub | None = None) -> pd.DataFrame:
-    """The newest replies raters called unsafe, as short scrubbed excerpts."""
+             scrub: Scrub | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The newest replies raters called unsafe, as short scrubbed excerpts (None while one is
+    still being made), and the excerpts this view made itself, for the caller to store.
+
+    A missing excerpt is made here only with an explicit `scrub` or a scrubber already in
+    memory; a view never waits for the scrubber to load, and never shows raw text."""
     rows = dq.unsafe_replies(conn, filt, limit=limit)
-    return pd.DataFrame({
+    made: dict[int, str] = {}
+    texts: list[str | None] = []
+    can_scrub = scrub is not None or scrubber_warm()
+    for turn_id, stored, version, content in zip(rows["turn_id"], rows["excerpt"],
+                                                  rows["scrubber_version"], rows["content"],
+                                                  strict=True):
+        if stored is not None and version == SCRUBBER_VERSION:
+            texts.append(str(stored))
+        elif can_scrub:
+            made[int(turn_id)] = excerpt(content or "", scrub=scrub)
+            texts.append(made[int(turn_id)])
+        else:
+            texts.append(None)
+    frame = pd.DataFrame({
         "scenario": [snapshots[i].title if i in snapshots else "—"
                      for i in rows["scenario_snapshot_id"]],
         "prompt_version": [pv_labels.get(i, str(i)) for i in rows["prompt_version_id"]],
         "ratings": rows["ratings"].astype(int),
         "unsafe_ratings": rows["unsafe"].astype(int),
         "mean": pd.to_numeric(rows["mean"]).astype(float),
-        "excerpt": [excerpt(t or "", scrub=scrub) for t in rows["content"]],
+        "excerpt": texts,
     })
+    return frame, made
 
 
 # --- readiness ----------------------------------------------------------------------------------
@@ -361,7 +358,7 @@ def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
     ``scrub`` replaces the shared Dutch scrubber for excerpts (tests pass a cheap one)."""
     filt = filt or DashboardFilter()
     gate = gate or load_gate_file()
-    q.apply_pending_statistics(engine)
+    apply_pending_statistics(engine)
     with q.reader(engine).connect() as conn:
         q.tune(conn)
         meta, snapshots = q.load_rubric_meta(conn), q.load_snapshots(conn)
@@ -376,7 +373,9 @@ def build_dashboard(engine: sa.Engine, filt: DashboardFilter | None = None, *,
         heat = (heatmap(conn, replace(filt, prompt_version_ids=(newest,)), meta, snapshots)
                 if newest is not None else heatmap(conn, filt, meta, snapshots))
         agree = agreement(conn, filt, meta, max_items=agreement_items)
-        lows = excerpts(conn, filt, snapshots, pv_labels, scrub=scrub)
+        lows, made = excerpts(conn, filt, snapshots, pv_labels, scrub=scrub)
+    if scrub is None:  # a stand-in scrubber's excerpts are never kept as the real one's
+        store_excerpts(engine, made)
     forms = cube.explode("violence_form")
     return Dashboard(
         filter=filt,

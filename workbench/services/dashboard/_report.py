@@ -117,7 +117,8 @@ def _excerpts(frame: pd.DataFrame, lang: str) -> str:
     rows = "".join(
         f"<tr><td>{_esc(r.scenario)}</td><td>{_esc(r.prompt_version)}</td>"
         f"<td>{'' if pd.isna(r.mean) else f'{r.mean:.2f}'}</td>"
-        f"<td>{int(r.unsafe_ratings)} ({int(r.ratings)})</td><td>{_esc(r.excerpt)}</td></tr>"
+        f"<td>{int(r.unsafe_ratings)} ({int(r.ratings)})</td>"
+        f"<td>{_esc(_t('excerpt_pending', lang) if pd.isna(r.excerpt) else r.excerpt)}</td></tr>"
         for r in frame.itertuples())
     return (f"<table><tr><th>{_t('scenario', lang)}</th><th>{_t('version', lang)}</th>"
             f"<th>{_t('mean', lang)}</th><th>{_t('unsafe_votes', lang)}</th>"

@@ -26,11 +26,11 @@ from workbench.domain.library import Library
 from workbench.domain.rubrics import Rubric
 from workbench.domain.scoring import score
 from workbench.domain.simulation import simulate_ratings
+from workbench.services.dashboard import apply_pending_statistics
 from workbench.services.evaluation import create_run, execute_run
 from workbench.services.targets import ensure_reference_target
 from workbench.storage import repo, repo_demo
 from workbench.storage.db import session_scope
-from workbench.storage.stats.reads import apply_pending_statistics
 from workbench.storage.tables import Participant, TrainingDay
 
 # Known noise of the simulated groups: the demo's agreement table must recover this ordering.

@@ -33,9 +33,11 @@ from workbench.services.evaluation._judge import (
     judge_run,
 )
 from workbench.services.evaluation._judge_prompt import (
+    SCHEMA_FORMS,
     InvalidJudgement,
     Judgement,
     ScenarioFacts,
+    answer_schema,
     build_material,
     judge_retry_message,
     judge_system_prompt,
@@ -63,6 +65,7 @@ __all__ = [
     "ajudge_turns",
     "alignment_report",
     "AlignmentReport",
+    "answer_schema",
     "build_material",
     "compare_runs",
     "Comparison",
@@ -95,6 +98,7 @@ __all__ = [
     "RunMetrics",
     "RunSummary",
     "ScenarioFacts",
+    "SCHEMA_FORMS",
     "string_scores",
     "trusted_criteria",
     "TrustThresholds",

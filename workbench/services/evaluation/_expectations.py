@@ -159,14 +159,6 @@ def conversation_checks(session: Session, replies: list[q.Reply]) -> dict[int, C
     return out
 
 
-def run_pass_rate(engine: sa.Engine, run_id: str) -> float | None:
-    """Share of a run's mechanically checked expectations that passed (None: nothing checked)."""
-    with session_scope(engine) as s:
-        checks = conversation_checks(s, q.replies_of_run(session=s, run_id=run_id))
-    passed = [o.passed for c in checks.values() for o in c.outcomes if o.passed is not None]
-    return sum(passed) / len(passed) if passed else None
-
-
 # --- gold references ----------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ from workbench.services.evaluation._judge_prompt import (
     judge_system_prompt,
     judge_template_sha,
     parse_judgement,
+    response_format,
 )
 from workbench.services.targets import split_client_settings
 from workbench.storage import repo
@@ -102,13 +103,17 @@ def ensure_judge_rater(*, session: Session, target_name: str) -> Participant:
     return found
 
 
-def judge_bot(target: BotTarget, *, json_mode: bool = False) -> OpenAICompatBot:
+def judge_bot(target: BotTarget, *, json_mode: bool = False,
+              constrained: dict[str, Any] | None = None) -> OpenAICompatBot:
     """The Bot behind a judge target. `json_mode` asks for `response_format` json_object, which
-    only some servers support; without it the judge relies on its instructions alone."""
+    only some servers support; `constrained` is a whole `response_format` (a rubric's answer
+    schema, see `response_format`); without either the judge relies on its instructions."""
     _require_judge_target(target)
     assert target.base_url and target.model
     params, client = split_client_settings(target.parameters)
-    if json_mode:
+    if constrained is not None:
+        params["response_format"] = constrained
+    elif json_mode:
         params["response_format"] = {"type": "json_object"}
     return OpenAICompatBot(base_url=target.base_url, model=target.model, parameters=params,
                            api_key_env=target.api_key_env, **client)
@@ -232,10 +237,15 @@ async def ajudge_turns(
     engine: sa.Engine, turn_ids: Collection[int] | None, judge_target_name: str,
     concurrency: int = 8, *, run_id: str | None = None, library: Library | None = None,
     rubric_id: str | None = None, retries: int = 2, json_mode: bool = False,
+    json_schema: str | None = None, reason_chars: int = 120,
     bot: OpenAICompatBot | None = None, progress: Progress | None = None,
 ) -> JudgeSummary:
     """Judge these replies (or every reply of `run_id`), at most `concurrency` requests in
-    flight; writes happen on one writer thread while the next answers arrive."""
+    flight; writes happen on one writer thread while the next answers arrive.
+
+    `json_schema` ("openai" or "llama-cpp") constrains each answer to its rubric's schema
+    (one judge client per rubric version, since the schema differs per rubric), with reasons
+    of at most `reason_chars` characters (a small local model takes seconds per reason)."""
     if concurrency < 1 or retries < 0:
         raise ValueError("concurrency must be >= 1 and retries >= 0")
     started = time.perf_counter()
@@ -261,6 +271,13 @@ async def ajudge_turns(
         items, skipped = _items(s, replies, library, rubric_id, rater_id)
     own_bot = bot is None
     judge = bot or judge_bot(target, json_mode=json_mode)
+    by_rubric: dict[int, OpenAICompatBot] = {}
+    if json_schema is not None and own_bot:
+        for item in items:
+            if item.rubric_version_id not in by_rubric:
+                by_rubric[item.rubric_version_id] = judge_bot(
+                    target, constrained=response_format(item.rubric, json_schema,
+                                                        reason_chars=reason_chars))
     summary = JudgeSummary(judge=judge_target_name, total=len(items) + skipped, skipped=skipped)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-writer")
     loop = asyncio.get_running_loop()
@@ -280,7 +297,8 @@ async def ajudge_turns(
 
     async def one(item: JudgeItem) -> None:
         async with sem:
-            outcome = await judge_item(judge, item, retries=retries)
+            outcome = await judge_item(by_rubric.get(item.rubric_version_id, judge), item,
+                                       retries=retries)
         if outcome.judgement is None:
             summary.failed += 1
             kinds[outcome.failure_kind or "unknown"] += 1
@@ -301,8 +319,9 @@ async def ajudge_turns(
     finally:
         writer.shutdown(wait=True)
         if own_bot:
-            await judge.aclose()
-            judge.close()
+            for each in (judge, *by_rubric.values()):
+                await each.aclose()
+                each.close()
     summary.failure_kinds = dict(kinds)
     summary.duration_s = time.perf_counter() - started
     return summary

@@ -276,3 +276,43 @@ def parse_judgement(rubric: Rubric, raw: str) -> Judgement:
         values[c.key] = value
     return Judgement(values=values,
                      reasons={k: v.reason.strip() for k, v in answer.scores.items()})
+
+
+# --- constrained output ---------------------------------------------------------------------
+
+# How servers take a JSON schema for `response_format`: OpenAI (and vLLM) as json_schema,
+# llama.cpp's Python server only as json_object with a schema (the OpenAI form is a 500 there).
+SCHEMA_FORMS = ("openai", "llama-cpp")
+
+
+def answer_schema(rubric: Rubric, *, reason_chars: int = 120) -> dict[str, Any]:
+    """The JSON schema of an answer `parse_judgement` accepts for this rubric: every criterion
+    with a score and a reason. Scores are enums, not integer ranges: llama.cpp's grammar
+    converter ignores minimum/maximum. `reason_chars` bounds each reason, and so the tokens an
+    answer may take."""
+    def score(scale: ScaleKind) -> dict[str, Any]:
+        return ({"enum": [1, 2, 3, 4, 5]} if scale == ScaleKind.likert_5
+                else {"enum": ["yes", "no"]})
+
+    criteria = {
+        c.key: {"type": "object",
+                "properties": {"score": score(c.scale),
+                               "reason": {"type": "string", "minLength": 1,
+                                          "maxLength": reason_chars}},
+                "required": ["score", "reason"], "additionalProperties": False}
+        for c in rubric.criteria}
+    return {"type": "object",
+            "properties": {"scores": {"type": "object", "properties": criteria,
+                                      "required": list(criteria), "additionalProperties": False}},
+            "required": ["scores"], "additionalProperties": False}
+
+
+def response_format(rubric: Rubric, form: str, *, reason_chars: int = 120) -> dict[str, Any]:
+    """`response_format` that constrains the judge's answer to the rubric's schema."""
+    schema = answer_schema(rubric, reason_chars=reason_chars)
+    if form == "openai":
+        return {"type": "json_schema",
+                "json_schema": {"name": "judgement", "schema": schema, "strict": True}}
+    if form == "llama-cpp":
+        return {"type": "json_object", "schema": schema}
+    raise ValueError(f"schema form must be one of {', '.join(SCHEMA_FORMS)}, got {form!r}")

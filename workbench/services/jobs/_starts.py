@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from workbench.domain.enums import JobKind
 from workbench.domain.library import Library
 from workbench.jobs import Queue
-from workbench.services.evaluation import create_run
+from workbench.services.evaluation import SCHEMA_FORMS, create_run
 from workbench.services.export import ExportFormat, ExportOptions
 from workbench.services.jobs._jobs import JobView, enqueue
 from workbench.storage import repo, repo_jobs
@@ -65,15 +65,20 @@ def enqueue_run(*, engine: sa.Engine, created_by: str | None, library: Library |
 
 def enqueue_judge(*, engine: sa.Engine, run_id: str, judge: str, created_by: str | None,
                   concurrency: int = 8, retries: int = 2, json_mode: bool = False,
-                  queue: Queue | None = None) -> JobView:
+                  json_schema: str | None = None, queue: Queue | None = None) -> JobView:
     """Score a run's replies with a judge target (skips replies it already scored)."""
     _require_run(engine, run_id)
     _require_target(engine, judge)
     if concurrency < 1 or retries < 0:
         raise ValueError("concurrency must be at least 1 and retries at least 0")
+    if json_schema is not None and json_schema not in SCHEMA_FORMS:
+        raise ValueError(f"json_schema must be one of: {', '.join(SCHEMA_FORMS)}")
+    params: dict[str, object] = {"run_id": run_id, "judge": judge, "concurrency": concurrency,
+                                 "retries": retries, "json_mode": json_mode}
+    if json_schema is not None:
+        params["json_schema"] = json_schema
     return enqueue(engine=engine, kind=JobKind.judge, created_by=created_by, queue=queue,
-                   params={"run_id": run_id, "judge": judge, "concurrency": concurrency,
-                           "retries": retries, "json_mode": json_mode})
+                   params=params)
 
 
 def enqueue_metrics(*, engine: sa.Engine, run_id: str, created_by: str | None,

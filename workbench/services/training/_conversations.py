@@ -42,20 +42,27 @@ def start_conversation(
 ) -> int:
     """Open a conversation on a scenario snapshot; returns its id."""
     with session_scope(engine) as s:
-        target = s.get(BotTarget, bot_target_id)
-        if target is None:
-            raise repo.NotFound(f"bot target {bot_target_id}")
-        snapshot_id = None
-        if scenario_id is not None:
-            snapshot_id = _snapshot_for(session=s, scenario_id=scenario_id, library=library).id
-        conv = repo.create_conversation(
-            session=s, kind=kind, bot_target_id=target.id,
-            prompt_version_id=prompt_version_id or target.current_prompt_version_id,
-            scenario_snapshot_id=snapshot_id, participant_id=participant_id,
-            training_day_id=training_day_id, consent_to_use=consent_to_use, is_demo=is_demo,
-            **fields,
-        )
-        return conv.id or 0
+        return open_conversation(
+            session=s, kind=kind, bot_target_id=bot_target_id,
+            prompt_version_id=prompt_version_id, scenario_id=scenario_id, library=library,
+            participant_id=participant_id, training_day_id=training_day_id,
+            consent_to_use=consent_to_use, is_demo=is_demo, **fields).id or 0
+
+
+def open_conversation(*, session: Session, kind: ConversationKind, bot_target_id: int,
+                      prompt_version_id: int | None = None, scenario_id: str | None = None,
+                      library: Library | None = None, **fields: Any) -> Conversation:
+    """`start_conversation` inside the caller's unit of work."""
+    target = session.get(BotTarget, bot_target_id)
+    if target is None:
+        raise repo.NotFound(f"bot target {bot_target_id}")
+    snapshot_id = None
+    if scenario_id is not None:
+        snapshot_id = _snapshot_for(session=session, scenario_id=scenario_id, library=library).id
+    return repo.create_conversation(
+        session=session, kind=kind, bot_target_id=target.id,
+        prompt_version_id=prompt_version_id or target.current_prompt_version_id,
+        scenario_snapshot_id=snapshot_id, **fields)
 
 
 def _snapshot_for(*, session: Session, scenario_id: str, library: Library | None = None):
@@ -75,16 +82,21 @@ def add_user_turn(
     author_participant_id: int | None = None,
 ) -> int:
     """Store what the user wrote; the conversation's consent travels with the turn."""
-    if not text.strip():
-        raise ValueError("an empty message is not sent")
     with session_scope(engine) as s:
         conv = repo.get_conversation(session=s, conversation_id=conversation_id)
-        turn = repo.append_turn(
-            session=s, conversation_id=conversation_id, role=TurnRole.user, content=text,
-            author_participant_id=author_participant_id or conv.participant_id,
-            consent_to_use=conv.consent_to_use,
-        )
-        return turn.id or 0
+        return append_user_turn(session=s, conversation=conv, text=text,
+                                author_participant_id=author_participant_id).id or 0
+
+
+def append_user_turn(*, session: Session, conversation: Conversation, text: str,
+                     author_participant_id: int | None = None) -> Turn:
+    """`add_user_turn` inside the caller's unit of work."""
+    if not text.strip():
+        raise ValueError("an empty message is not sent")
+    return repo.append_turn(
+        session=session, conversation_id=conversation.id or 0, role=TurnRole.user, content=text,
+        author_participant_id=author_participant_id or conversation.participant_id,
+        consent_to_use=conversation.consent_to_use)
 
 
 def chat_history(turns: list[Turn]) -> list[dict[str, str]]:

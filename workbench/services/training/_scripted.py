@@ -10,15 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from workbench.domain.enums import BotKind, ConversationKind, ConversationStatus, TurnRole
 from workbench.domain.library import Library
 from workbench.services.errors import UserError
-from workbench.services.training import _conversations as conversations
+from workbench.services.training._conversations import append_user_turn, open_conversation
 from workbench.storage import repo, repo_training
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import scenario_of
-from workbench.storage.tables import BotTarget, PromptVersion, TrainingDay
+from workbench.storage.tables import BotTarget, Conversation, PromptVersion, TrainingDay
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class ScriptedState:
         return self.next_text is None
 
 
-def start_scripted(*, engine: sa.Engine, library: Library, participant_id: int, scenario_id: str,
-          prompt_version_id: int, training_day_id: int | None = None) -> int:
+def start_scripted(*, engine: sa.Engine, library: Library, participant_id: int,
+                   scenario_id: str, prompt_version_id: int,
+                   training_day_id: int | None = None) -> int:
     """Open a scripted conversation; scored with the day's expert rubric, else the scenario's."""
     loaded = library.scenarios.get(scenario_id)
     if loaded is None:
@@ -55,34 +57,41 @@ def start_scripted(*, engine: sa.Engine, library: Library, participant_id: int, 
             rubric = library.rubric(loaded.scenario.rubric)
             if rubric is None:
                 raise UserError("scripted.no_rubric", rubric=loaded.scenario.rubric)
-            rv_id = repo.record_rubric_version(session=s, loaded=rubric).id
-        target_id = pv.bot_target_id
-    return conversations.start_conversation(
-        engine=engine, kind=ConversationKind.scripted, bot_target_id=target_id,
-        prompt_version_id=prompt_version_id, scenario_id=scenario_id, library=library,
-        participant_id=participant_id, training_day_id=training_day_id,
-        meta={"rubric_version_id": rv_id},
+            rv_id = repo.record_rubric_version(session=s, loaded=rubric).id or 0
+        conv = open_conversation(
+            session=s, kind=ConversationKind.scripted, bot_target_id=pv.bot_target_id,
+            prompt_version_id=prompt_version_id, scenario_id=scenario_id, library=library,
+            participant_id=participant_id, training_day_id=training_day_id,
+            meta={"rubric_version_id": rv_id})
+        return conv.id or 0
+
+
+def _mine(s: Session, conversation_id: int, participant_id: int) -> Conversation:
+    conv = repo.get_conversation(session=s, conversation_id=conversation_id)
+    if conv.participant_id != participant_id or conv.kind != ConversationKind.scripted:
+        raise UserError("scripted.not_yours")
+    return conv
+
+
+def _state(s: Session, conv: Conversation) -> ScriptedState:
+    sc = scenario_of(session=s, snapshot_id=conv.scenario_snapshot_id or 0)
+    turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
+    sent = sum(1 for tn in turns if tn.role == TurnRole.user)
+    target = s.get(BotTarget, conv.bot_target_id)
+    return ScriptedState(
+        conversation_id=conv.id or 0, scenario_id=sc.id, title=sc.title,
+        rubric_version_id=int(conv.meta.get("rubric_version_id", 0)), sent=sent,
+        total=len(sc.scripted_turns),
+        next_text=sc.scripted_turns[sent].text if sent < len(sc.scripted_turns) else None,
+        status=ConversationStatus(conv.status),
+        is_reference=target is not None and target.kind == BotKind.reference,
     )
 
 
 def scripted_state(*, engine: sa.Engine, conversation_id: int,
                    participant_id: int) -> ScriptedState:
     with session_scope(engine) as s:
-        conv = repo.get_conversation(session=s, conversation_id=conversation_id)
-        if conv.participant_id != participant_id or conv.kind != ConversationKind.scripted:
-            raise UserError("scripted.not_yours")
-        sc = scenario_of(session=s, snapshot_id=conv.scenario_snapshot_id or 0)
-        turns = repo.list_turns(session=s, conversation_id=conversation_id, ok_only=True)
-        sent = sum(1 for tn in turns if tn.role == TurnRole.user)
-        target = s.get(BotTarget, conv.bot_target_id)
-        return ScriptedState(
-            conversation_id=conversation_id, scenario_id=sc.id, title=sc.title,
-            rubric_version_id=int(conv.meta.get("rubric_version_id", 0)), sent=sent,
-            total=len(sc.scripted_turns),
-            next_text=sc.scripted_turns[sent].text if sent < len(sc.scripted_turns) else None,
-            status=ConversationStatus(conv.status),
-            is_reference=target is not None and target.kind == BotKind.reference,
-        )
+        return _state(s, _mine(s, conversation_id, participant_id))
 
 
 def open_scripted_runs(*, engine: sa.Engine, participant_id: int) -> list[tuple[int, str]]:
@@ -94,15 +103,17 @@ def open_scripted_runs(*, engine: sa.Engine, participant_id: int) -> list[tuple[
 
 def send_next_scripted(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> int:
     """Send the next scripted user turn (the reply is streamed separately)."""
-    now = scripted_state(engine=engine, conversation_id=conversation_id,
-                         participant_id=participant_id)
-    if now.next_text is None:
-        raise UserError("scripted.all_sent")
-    return conversations.add_user_turn(engine=engine, conversation_id=conversation_id,
-                                       text=now.next_text, author_participant_id=participant_id)
+    with session_scope(engine) as s:
+        conv = _mine(s, conversation_id, participant_id)
+        now = _state(s, conv)
+        if now.next_text is None:
+            raise UserError("scripted.all_sent")
+        return append_user_turn(session=s, conversation=conv, text=now.next_text,
+                                author_participant_id=participant_id).id or 0
 
 
 def finish_scripted(*, engine: sa.Engine, conversation_id: int, participant_id: int) -> None:
-    scripted_state(engine=engine, conversation_id=conversation_id, participant_id=participant_id)
-    conversations.end_conversation(engine=engine, conversation_id=conversation_id,
-                                   status=ConversationStatus.finished)
+    with session_scope(engine) as s:
+        conv = _mine(s, conversation_id, participant_id)
+        repo.set_conversation_status(session=s, conversation=conv,
+                                     status=ConversationStatus.finished)

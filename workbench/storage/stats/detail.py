@@ -1,5 +1,6 @@
 """Detail queries of the dashboard: criterion sums for the heatmap, criterion-level readiness
-counts, the capped per-rating sample for agreement, and the newest unsafe replies for excerpts.
+counts, the capped per-rating sample for agreement, the newest unsafe replies and their stored
+scrubbed excerpts.
 
 Same counting rules as `dashboard_queries` (whose filters and helpers these reuse).
 """
@@ -28,7 +29,9 @@ from workbench.storage.stats.sql import (
     reply_conditions,
     worst_value,
 )
-from workbench.storage.tables import dashboard_criterion_cube
+from workbench.storage.tables import dashboard_criterion_cube, reply_excerpt
+
+X = reply_excerpt
 
 
 def criterion_sums(conn: sa.Connection, filt: DashboardFilter, criteria: Sequence[str]
@@ -103,19 +106,46 @@ def agreement_sample(conn: sa.Connection, filt: DashboardFilter, *, max_items: i
 
 
 def unsafe_replies(conn: sa.Connection, filt: DashboardFilter, *, limit: int) -> pd.DataFrame:
-    """The newest replies that a counted rating called unsafe, with their raw text, ratings,
-    unsafe votes and mean overall. The text is for the service to scrub and shorten; it must
-    never reach a page as is."""
+    """The newest replies that a counted rating called unsafe, with their stored scrubbed
+    excerpt (None while none is made), ratings, unsafe votes and mean overall. The raw text
+    comes along only for the service to scrub an excerpt that is still missing; it must never
+    reach a page as is."""
     ids = [r[0] for r in conn.execute(
         _newest_replies(filt, where=[R.c.unsafe == sa.true()], limit=limit))]
-    q = (sa.select(T.c.id.label("turn_id"), T.c.content, C.c.scenario_snapshot_id,
+    q = (sa.select(T.c.id.label("turn_id"), T.c.content, X.c.text.label("excerpt"),
+                   X.c.scrubber_version, C.c.scenario_snapshot_id,
                    PROMPT_VERSION.label("prompt_version_id"), sa.func.count().label("ratings"),
                    sa.func.sum(sa.case((R.c.unsafe == sa.true(), 1), else_=0)).label("unsafe"),
                    sa.func.avg(R.c.overall).label("mean"))
-         .select_from(R.join(T, T.c.id == R.c.turn_id).join(C, C.c.id == T.c.conversation_id))
+         .select_from(R.join(T, T.c.id == R.c.turn_id).join(C, C.c.id == T.c.conversation_id)
+                      .outerjoin(X, X.c.turn_id == T.c.id))
          .where(*rating_conditions(filt), R.c.turn_id.in_(ids))
-         .group_by(T.c.id, T.c.content, C.c.scenario_snapshot_id, PROMPT_VERSION)
+         .group_by(T.c.id, T.c.content, X.c.text, X.c.scrubber_version,
+                   C.c.scenario_snapshot_id, PROMPT_VERSION)
          .order_by(T.c.id.desc()))
     return pd.DataFrame(conn.execute(q).mappings().all(),
-                        columns=["turn_id", "content", "scenario_snapshot_id",
-                                 "prompt_version_id", "ratings", "unsafe", "mean"])
+                        columns=["turn_id", "content", "excerpt", "scrubber_version",
+                                 "scenario_snapshot_id", "prompt_version_id", "ratings",
+                                 "unsafe", "mean"])
+
+
+def replies_needing_excerpts(conn: sa.Connection, *, scrubber_version: str, limit: int
+                             ) -> list[tuple[int, str]]:
+    """(turn id, text) of counted replies a counted rating called unsafe that have no excerpt
+    of this scrubber version yet, newest first."""
+    has = sa.exists().where(X.c.turn_id == T.c.id, X.c.scrubber_version == scrubber_version)
+    q = (sa.select(T.c.id, T.c.content)
+         .select_from(T.join(C, C.c.id == T.c.conversation_id))
+         .where(*reply_conditions(DashboardFilter()), ~has,
+                T.c.id.in_(sa.select(R.c.turn_id).where(
+                    *rating_conditions(DashboardFilter()), R.c.unsafe == sa.true())))
+         .order_by(T.c.id.desc()).limit(limit))
+    return [(int(i), str(text or "")) for i, text in conn.execute(q)]
+
+
+def save_excerpts(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Store excerpts ({turn_id, text, scrubber_version, created_at}), replacing older ones."""
+    if not rows:
+        return
+    conn.execute(sa.delete(X).where(X.c.turn_id.in_([r["turn_id"] for r in rows])))
+    conn.execute(sa.insert(X), rows)

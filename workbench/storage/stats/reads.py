@@ -27,7 +27,6 @@ from workbench.storage.stats.sql import (  # noqa: F401  (used through this modu
     RubricMeta,
     load_rubric_meta,
 )
-from workbench.storage.stats.stored import apply_pending, rebuild
 from workbench.storage.tables import (
     BotTarget,
     PromptVersion,
@@ -132,8 +131,8 @@ def reply_cube(conn: sa.Connection, filt: DashboardFilter) -> pd.DataFrame:
     """Sums (SUM_COLUMNS, see ``dashboard_sql.reply_sums``) per (prompt version, training day,
     scenario snapshot); additive, so every trend, breakdown, coverage count and readiness input
     is a sum over some of its rows. Read from the stored cube (storage/dashboard_stats.py):
-    current once the marks of recent writes are folded in (``apply_pending_statistics``, which
-    build_dashboard calls first). With a rubric version chosen, from its rows for that version."""
+    current once the marks of recent writes are folded in (the dashboard service does that
+    first). With a rubric version chosen, from its rows for that version."""
     d = dashboard_cube
     keys = [d.c[k] for k in CUBE_KEYS]
     q = (sa.select(*keys, *(sa.func.sum(d.c[c]).label(c) for c in SUM_COLUMNS))
@@ -152,21 +151,6 @@ def snapshots_at_risk(snapshots: dict[int, SnapshotMeta], risk: RiskLevel | str)
     return [s.id for s in snapshots.values() if s.risk_level == str(risk)]
 
 
-def rebuild_statistics(engine: sa.Engine) -> int:
-    """Recompute the dashboard's stored statistics from the ratings; returns the counted replies.
-
-    Every write through the workbench keeps them current; this is for data that arrived another
-    way (a restore, a bulk load) and for peace of mind."""
-    with engine.begin() as conn:
-        return rebuild(conn)
-
-
-def apply_pending_statistics(engine: sa.Engine) -> int:
-    """Fold the replies changed since the last look into the stored cubes (a submit only marks
-    them); returns how many. Checked on the read-only engine first, so a quiet database costs
-    one small read and no write lock."""
-    with reader(engine).connect() as conn:
-        if conn.execute(sa.select(reply_stat_pending.c.id).limit(1)).first() is None:
-            return 0
-    with engine.begin() as conn:
-        return apply_pending(conn)
+def has_pending(conn: sa.Connection) -> bool:
+    """Are there marks the cubes do not show yet?"""
+    return conn.execute(sa.select(reply_stat_pending.c.id).limit(1)).first() is not None

@@ -1,19 +1,20 @@
 """Stored dashboard statistics, kept current for every write that changes what the dashboard
-counts: a submitted rating, a withdrawal, an adjudication.
+counts: a submitted rating, a withdrawal, an adjudication, a reply or conversation edited.
 
 What each counted reply adds to the two cubes (``tables.dashboard_cube``, sums per prompt
 version × training day × scenario snapshot × bot × reply day, and
 ``tables.dashboard_criterion_cube``, rating-level sums per criterion) is recorded in
 ``reply_stat``. A refresh computes a reply's contribution again from its ratings with the
-dashboard's own SQL (``dashboard_sql.reply_sums``), takes the recorded one out of the cubes and
+dashboard's own SQL (``stats.sql.reply_sums``), takes the recorded one out of the cubes and
 puts the new one in. So the stored sums are, by construction, what aggregating the ratings
 would give (tests compare the two after every kind of write), and refreshing an unchanged
 reply changes nothing.
 
-Such a write only marks its replies (``mark_changed``: one insert into
-``reply_stat_pending``); whoever reads the cubes next applies the marks (``apply_pending``), so
-raters never queue on the shared cube rows. A pass deletes exactly the marks it read, so a
-rating committed during a pass leaves a mark for the next one and no change is lost.
+Such a write only marks its replies: database triggers (``stats.triggers``) insert the reply
+into ``reply_stat_pending``, whoever made the write; whoever reads the cubes next applies the
+marks (``apply_pending``), so raters never queue on the shared cube rows. A pass deletes
+exactly the marks it read, so a rating committed during a pass leaves a mark for the next one
+and no change is lost.
 
 Concurrency: on PostgreSQL two passes may run side by side, so a refresh first locks the
 replies' turn rows (FOR NO KEY UPDATE, in id order; a plain FOR UPDATE would wait on every
@@ -45,6 +46,7 @@ from workbench.storage.stats.sql import (
     reply_sums,
 )
 from workbench.storage.tables import (
+    CUBE_COUNT_COLUMNS,
     dashboard_criterion_cube,
     dashboard_cube,
     reply_stat,
@@ -61,6 +63,12 @@ class Contribution(NamedTuple):
     cube_key: str
     sums: dict[int, list[float]]  # rubric version (or EVERY_VERSION) → SUM_COLUMNS order
     criteria: list[list[Any]]  # [rubric_version_id, criterion, n, s]
+
+
+def _typed(values: list[Any]) -> list[Any]:
+    """Counts as ints, the sums of means as floats: what the cube's columns hold."""
+    return [int(round(v)) if c in CUBE_COUNT_COLUMNS else float(v)
+            for c, v in zip(SUM_COLUMNS, values, strict=True)]
 
 
 def cube_key(dims: dict[str, Any]) -> str:
@@ -87,7 +95,7 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
         yield ids[i:i + BATCH]
 
 
-_IDS = sa.bindparam("turn_ids", expanding=True)
+_IDS: sa.BindParameter[Any] = sa.bindparam("turn_ids", expanding=True)
 _BY = [T.c.id.label("turn_id"), PROMPT_VERSION.label("prompt_version_id"),
        C.c.training_day_id, C.c.scenario_snapshot_id, C.c.bot_target_id,
        T.c.created_at.label("created_at")]
@@ -122,7 +130,7 @@ def _sums(row: Any) -> tuple[int, dict[str, Any], list[float]]:
     m = row._mapping
     dims = {d: m[d] for d in DIMENSIONS[:-1]}
     dims["reply_day"] = _utc_day(m["created_at"])
-    return m["turn_id"], dims, [float(m[c] or 0) for c in SUM_COLUMNS]
+    return m["turn_id"], dims, _typed([m[c] or 0 for c in SUM_COLUMNS])
 
 
 def contributions(conn: sa.Connection, turn_ids: list[int] | None) -> dict[int, Contribution]:
@@ -144,12 +152,13 @@ def contributions(conn: sa.Connection, turn_ids: list[int] | None) -> dict[int, 
     for turn_id, rv_id, criterion, n, s in conn.execute(_statement(meta, some, "criteria"),
                                                         params):
         if turn_id in out:
-            out[turn_id].criteria.append([rv_id, criterion, float(n), float(s or 0)])
+            out[turn_id].criteria.append([rv_id, criterion, int(n), int(s or 0)])
     return out
 
 
 def mark_changed(*, session: Session, turn_ids: Iterable[int]) -> None:
-    """Note that these replies' figures changed; call in the transaction that changed them."""
+    """Mark replies by hand. The triggers mark every write already; this is for a load that
+    ran with them disabled (a bulk restore), before `apply_pending`."""
     rows = [{"turn_id": int(t)} for t in sorted(set(turn_ids))]
     if rows:
         session.connection().execute(sa.insert(reply_stat_pending), rows)
@@ -193,15 +202,16 @@ def _refresh(conn: sa.Connection, ids: list[int]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(T.c.id).where(T.c.id.in_(ids)).order_by(T.c.id)
                      .with_for_update(key_share=True))
-    old = {r.turn_id: Contribution(r.cube_key, {int(v): list(x) for v, x in r.sums.items()},
-                                   list(r.criteria))
+    old = {r.turn_id: Contribution(r.cube_key,
+                                   {int(v): _typed(list(x)) for v, x in r.sums.items()},
+                                   [[rv, c, int(n), int(sm)] for rv, c, n, sm in r.criteria])
            for r in conn.execute(sa.select(reply_stat).where(reply_stat.c.turn_id.in_(ids)))}
     new = contributions(conn, ids)
     delta = _Delta()
     for contrib in old.values():
-        delta.add(contrib, -1.0)
+        delta.add(contrib, -1)
     for contrib in new.values():
-        delta.add(contrib, 1.0)
+        delta.add(contrib, 1)
     _add(conn, delta)
     conn.execute(sa.delete(reply_stat).where(reply_stat.c.turn_id.in_(ids)))
     _insert_stats(conn, new)
@@ -211,16 +221,16 @@ class _Delta:
     """What to add to each cube row."""
 
     def __init__(self) -> None:
-        self.cube: dict[tuple[str, int], list[float]] = {}
-        self.crit: dict[tuple[str, int, str], list[float]] = {}
+        self.cube: dict[tuple[str, int], list[Any]] = {}
+        self.crit: dict[tuple[str, int, str], list[int]] = {}
 
-    def add(self, contrib: Contribution, sign: float) -> None:
+    def add(self, contrib: Contribution, sign: int) -> None:
         for version, sums in contrib.sums.items():
-            acc = self.cube.setdefault((contrib.cube_key, version), [0.0] * len(SUM_COLUMNS))
+            acc = self.cube.setdefault((contrib.cube_key, version), _typed([0] * len(SUM_COLUMNS)))
             for i, v in enumerate(sums):
                 acc[i] += sign * v
         for rv_id, criterion, n, s in contrib.criteria:
-            pair = self.crit.setdefault((contrib.cube_key, int(rv_id), criterion), [0.0, 0.0])
+            pair = self.crit.setdefault((contrib.cube_key, int(rv_id), criterion), [0, 0])
             pair[0] += sign * n
             pair[1] += sign * s
 
@@ -229,11 +239,9 @@ class _Delta:
 def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...],
                       sums: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE SET col = col + excluded.col (both databases)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in sums})
 
@@ -269,7 +277,7 @@ def rebuild(conn: sa.Connection) -> int:
     stats = contributions(conn, None)
     delta = _Delta()
     for contrib in stats.values():
-        delta.add(contrib, 1.0)
+        delta.add(contrib, 1)
     _add(conn, delta)
     items = list(stats.items())
     for i in range(0, len(items), 10_000):

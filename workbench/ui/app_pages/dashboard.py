@@ -111,7 +111,9 @@ def _excerpts(d: Dashboard) -> None:
         st.info(t("dashboard.no_data"))
         return
     columns = ("scenario", "prompt_version", "mean", "unsafe_ratings", "ratings", "excerpt")
-    st.dataframe(d.excerpts[list(columns)].rename(
+    shown = d.excerpts.assign(excerpt=d.excerpts["excerpt"].fillna(
+        t("dashboard.excerpt_pending")))
+    st.dataframe(shown[list(columns)].rename(
         columns={c: t(f"dashboard.column.{c}") for c in columns}), hide_index=True)
 
 

@@ -1,7 +1,8 @@
 """jobs: long work on the task queue (progress rows) and the workers that report themselves
 
 Revision ID: 0005_jobs
-Revises: 0004_dashboard_stats
+Revises: 0007_reply_excerpts (written on 0004_dashboard_stats; chained after main's head, since
+`workbench migrate` reports one revision and refuses two heads)
 Create Date: 2026-12-04
 """
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0005_jobs"
-down_revision: str | None = "0004_dashboard_stats"
+down_revision: str | None = "0007_reply_excerpts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
