@@ -63,7 +63,8 @@ def test_run_with_skip_invalid_names_every_skipped_file_and_plays_the_rest(
 def test_start_refuses_before_touching_the_database(broken_library: Path, settings,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     launched: list[object] = []
-    monkeypatch.setattr("workbench.cli.start.subprocess.call", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr("workbench.cli.start.run_app_with_worker",
+                        lambda *a, **k: launched.append(a))
     result = CliRunner().invoke(app, ["start", "--no-demo"])
     assert result.exit_code == 1 and launched == []
     assert not (settings.data_dir / "workbench.db").exists()
@@ -71,7 +72,7 @@ def test_start_refuses_before_touching_the_database(broken_library: Path, settin
 
 def test_start_with_skip_invalid_names_the_files_and_starts(
         broken_library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("workbench.cli.start.subprocess.call", lambda *a, **k: 0)
+    monkeypatch.setattr("workbench.cli.start.run_app_with_worker", lambda *a, **k: 0)
     result = CliRunner().invoke(app, ["start", "--no-demo", "--skip-invalid"])
     assert result.exit_code == 0, result.output
     assert f"skipped: {broken_library}/kapot.yaml" in result.stderr.splitlines()

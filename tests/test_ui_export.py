@@ -1,5 +1,5 @@
-"""The export page: only developers reach it; a developer previews scrubbed records, exports and
-gets a zip to download."""
+"""The export page: only developers reach it; a developer previews scrubbed records, starts an
+export as a job that a worker writes, and gets that export's zip to download."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from tests.jobs_support import thread_worker, wait_until
 from tests.test_export import SCENARIOS, seed_export_data
 from tests.training_support import (
     APP,
@@ -52,7 +53,7 @@ def test_other_roles_are_refused(role: Role, eng, library) -> None:  # type: ign
     assert "niet voor jouw rol" in texts(page) and len(page.title) == 0
 
 
-def test_developer_previews_exports_and_downloads(eng, library) -> None:  # type: ignore[no-untyped-def]
+def test_developer_previews_exports_and_downloads(eng, library, settings) -> None:  # type: ignore[no-untyped-def]
     get_scrubber().load()  # shared with the other tests of this session
     seed_export_data(eng, library)
     dev = staff(eng, "dev-1", Role.developer)
@@ -70,13 +71,19 @@ def test_developer_previews_exports_and_downloads(eng, library) -> None:  # type
 
     button(at, "Exporteren").click().run()
     assert not at.exception
-    assert "record(s) geëxporteerd naar" in texts(at)
+    # A job now, not work inside the page:
+    assert [p.proto.text for p in at.get("progress")] == ["Deze taak wacht op een worker…"]
+    assert "Er draait nu geen worker" in texts(at)
+    with thread_worker(eng, settings.resolved_queue_url()):
+        wait_until(lambda: at.run() and "record(s) geëxporteerd naar" in texts(at),
+                   timeout=120, what="the export job")
+    assert not at.exception
     with session_scope(eng) as s:
         rec = s.exec(select(ExportRecord)).one()
         assert rec.created_by == "dev-1" and rec.format == "openai-sft"
     download = at.get("download_button")
-    assert len(download) == 1
-    assert download[0].proto.url  # served from Streamlit's media store; the zip itself:
+    assert [d.proto.label for d in download] == ["Download (zip)", "Download gekozen export (zip)"]
+    assert download[0].proto.deferred_file_id  # zipped when clicked; the zip itself:
     with zipfile.ZipFile(io.BytesIO(export_zip(Path(rec.out_dir)))) as zf:
         names = {n.split("/", 1)[1] for n in zf.namelist()}
     assert {"manifest.json", "train.jsonl", "validation.jsonl", "index.csv"} <= names

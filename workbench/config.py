@@ -63,6 +63,22 @@ class Settings(BaseSettings):
         parse_trusted_proxies(value)
         return value
 
+    queue_url: str = Field(
+        default="",
+        description="Task queue of the workers: redis://host:6379/0, or sqlite:///FILE; empty "
+        "means a SQLite file queue.db next to the default database (one machine).",
+    )
+    job_stale_after_s: float = Field(
+        default=30.0, gt=0,
+        description="A running job whose worker has not reported for this long is resumed "
+        "by another worker (workers report every sixth of it).",
+    )
+
+    def resolved_queue_url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -18,6 +18,7 @@ from workbench.cli import (
     dashboard,
     evaluation,
     export,
+    jobs,
     library,
     runs,
     start,
@@ -32,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False,
 )
 for group in (start, library, bots, runs, evaluation, export, curation, accounts,
-              dashboard):
+              dashboard, jobs):
     app.add_typer(group.app)
 
 

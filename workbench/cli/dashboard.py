@@ -9,6 +9,7 @@ import typer
 
 from workbench.cli import _common as common
 from workbench.cli._common import err
+from workbench.cli.jobs import BACKGROUND_HELP, submit
 
 app = typer.Typer()
 
@@ -19,6 +20,7 @@ def report(
     training_day: Annotated[int | None, typer.Option(
         "--training-day", help="Only this training day (default: all data).")] = None,
     language: Annotated[str, typer.Option("--language", help="nl (default) or en.")] = "nl",
+    background: Annotated[bool, typer.Option("--background", help=BACKGROUND_HELP)] = False,
 ) -> None:
     """Write the dashboard figures and the readiness verdict as one offline HTML file."""
     from workbench.services.dashboard import REPORT_LANGUAGES, write_report
@@ -26,6 +28,10 @@ def report(
     if language not in REPORT_LANGUAGES:
         common.fail(f"--language must be one of: {', '.join(REPORT_LANGUAGES)}",
                     code=common.EXIT_USAGE)
+    if background:
+        from workbench.services.jobs import enqueue_report
+
+        return submit(enqueue_report, out=out, training_day_id=training_day, language=language)
     try:
         result = write_report(common.engine(), out, training_day_id=training_day,
                               lang=language)

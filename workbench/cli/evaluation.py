@@ -9,6 +9,7 @@ from rich.table import Table
 
 from workbench.cli import _common as common
 from workbench.cli._common import console, err
+from workbench.cli.jobs import BACKGROUND_HELP, submit
 
 app = typer.Typer()
 
@@ -32,6 +33,7 @@ def judge(
     json_schema: str = typer.Option(None, help="Constrain each answer to its rubric's JSON "
                                                "schema, in the form the server takes: openai "
                                                "(OpenAI, vLLM) or llama-cpp."),
+    background: bool = typer.Option(False, "--background", help=BACKGROUND_HELP),
 ) -> None:
     """Score every reply of a run with the rubric judge (skips replies it already scored)."""
     from workbench.bots import BotError
@@ -41,6 +43,11 @@ def judge(
     if json_schema is not None and json_schema not in SCHEMA_FORMS:
         common.fail(f"--json-schema must be one of: {', '.join(SCHEMA_FORMS)}",
                     code=common.EXIT_USAGE)
+    if background:
+        from workbench.services.jobs import enqueue_judge
+
+        return submit(enqueue_judge, run_id=run_id, judge=judge_name, concurrency=concurrency,
+                      retries=retries, json_mode=json_mode, json_schema=json_schema)
     try:
         summary = judge_run(common.engine(), run_id, judge_name, concurrency, retries=retries,
                             json_mode=json_mode, json_schema=json_schema)
@@ -62,10 +69,16 @@ def metrics(
     judge_name: str = typer.Option(None, "--judge", help="Judge target for the ragas LLM "
                                                          "metrics; without it nothing is sent."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    background: bool = typer.Option(False, "--background", help=BACKGROUND_HELP),
 ) -> None:
     """ragas metrics of a run: string metrics against gold references, LLM metrics with --judge."""
     from workbench.services.errors import NotFound
     from workbench.services.evaluation import run_metrics
+
+    if background:
+        from workbench.services.jobs import enqueue_metrics
+
+        return submit(enqueue_metrics, run_id=run_id, judge=judge_name)
 
     try:
         result = run_metrics(common.engine(), run_id, judge_target_name=judge_name)

@@ -14,6 +14,7 @@ import typer
 
 from workbench.cli import _common as common
 from workbench.cli._common import err
+from workbench.cli.jobs import BACKGROUND_HELP, submit
 from workbench.domain.export_formats import ExportFormat
 
 app = typer.Typer()
@@ -54,6 +55,7 @@ def export_cmd(
         "byte for byte).")] = None,
     workers: int = typer.Option(None, help="Scrub processes (default: automatic)."),
     actor: str = typer.Option(None, help="Who exports (default cli:<login name>)."),
+    background: bool = typer.Option(False, "--background", help=BACKGROUND_HELP),
 ) -> None:
     """Write a scrubbed export with manifest.json; prints the folder last."""
     from workbench.services.export import (
@@ -74,6 +76,11 @@ def export_cmd(
         reject_below=reject_below, include_pairwise=not no_pairwise, fewshot_per_tag=per_tag,
         fewshot_token_budget=token_budget, allow_residual=allow_residual,
         exported_at=exported_at, workers=workers)
+    if background:
+        from workbench.services.jobs import enqueue_export
+
+        return submit(enqueue_export, options=options, out_dir=out,
+                      created_by=actor or f"cli:{getpass.getuser()}")
     try:
         result = write_export(engine=common.engine(), options=options, out_dir=out,
                         actor=actor or f"cli:{getpass.getuser()}")

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from workbench.cli import _common as common
 from workbench.cli._common import err
+from workbench.cli.jobs import BACKGROUND_HELP, submit
 
 app = typer.Typer()
 
@@ -24,8 +25,10 @@ def run(
     repeat: int = typer.Option(1, min=1, help="Play each scenario this many times."),
     resume: str = typer.Option(None, help="Finish an interrupted run by its id."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help=common.SKIP_INVALID_HELP),
+    background: bool = typer.Option(False, "--background", help=BACKGROUND_HELP),
 ) -> None:
-    """Play every scripted scenario against a bot; prints the run id last."""
+    """Play every scripted scenario against a bot; prints the run id last (the job id with
+    --background)."""
     from workbench.config import get_settings
     from workbench.services.errors import NotFound
     from workbench.services.evaluation import create_run, execute_run
@@ -35,6 +38,11 @@ def run(
     engine = common.engine()
     if resume is None and bot is None:
         common.fail("give --bot NAME (or --resume RUN_ID)", code=common.EXIT_USAGE)
+    if background:
+        from workbench.services.jobs import enqueue_run
+
+        return submit(enqueue_run, library=library, bot_name=bot, scenario_ids=list(
+            scenario or []), repeat=repeat, concurrency=concurrency, resume=resume)
     try:
         run_id = resume or create_run(engine=engine, library=library, bot_name=bot,
                                       scenario_ids=list(scenario or []), repeat=repeat,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import typer
 
 from workbench.cli import _common as common
 from workbench.cli._common import err
+from workbench.jobs import redact, run_app_with_worker
 
 app = typer.Typer()
 
@@ -66,7 +66,8 @@ def start(
     no_demo: bool = typer.Option(False, help="Do not load demo data into an empty database."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help=common.SKIP_INVALID_HELP),
 ) -> None:
-    """Migrate, load demo data when the database is empty, and start the app on 127.0.0.1."""
+    """Migrate, load demo data when the database is empty, and start the app on 127.0.0.1 with
+    one worker for the jobs (on the embedded queue unless WORKBENCH_QUEUE_URL says otherwise)."""
     from workbench.config import get_settings
     from workbench.services.demo import ensure_demo_accounts, is_empty, load_demo
 
@@ -88,4 +89,5 @@ def start(
     from workbench.config import PROJECT_ROOT
 
     cwd = PROJECT_ROOT if (PROJECT_ROOT / ".streamlit").is_dir() else None
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=cwd))
+    err.print(f"one worker on the queue {redact(s.resolved_queue_url())}", highlight=False)
+    raise typer.Exit(run_app_with_worker(cmd, env=env, cwd=cwd))

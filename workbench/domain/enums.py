@@ -167,3 +167,22 @@ class RunStatus(StrEnum):
     running = "running"
     finished = "finished"
     failed = "failed"
+
+
+class JobKind(StrEnum):
+    """What a job on the task queue does (workbench/jobs); others register their own kinds."""
+
+    run = "run"
+    judge = "judge"
+    metrics = "metrics"
+    export = "export"
+    report = "report"
+    noop = "noop"  # proves the queue works end to end (benchmarks, health checks)
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"

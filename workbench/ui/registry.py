@@ -59,6 +59,8 @@ PAGES: list[PageSpec] = [
              frozenset({Role.developer, Role.facilitator, Role.expert}), "judge"),
     PageSpec("app_pages/export.py", "export.nav_title", ":material/download:",
              frozenset({Role.developer}), "export"),
+    PageSpec("app_pages/jobs.py", "jobs.nav", ":material/pending_actions:",
+             frozenset({Role.developer, Role.facilitator}), "jobs"),
 ]
 
 

@@ -16,6 +16,10 @@ from workbench.storage.tables._conversations import (
     RatingScore,
     Turn,
 )
+from workbench.storage.tables._jobs import (
+    Job,
+    JobWorker,
+)
 from workbench.storage.tables._library import (
     BotTarget,
     PromptVersion,
@@ -49,6 +53,8 @@ from workbench.storage.tables._stats import (
 )
 
 __all__ = [
+    "Job",
+    "JobWorker",
     "Adjudication",
     "AuditEvent",
     "BotTarget",

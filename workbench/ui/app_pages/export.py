@@ -1,31 +1,34 @@
 """Export (developers only): choose a format and filters, preview scrubbed records and counts,
-write the export, download it as a zip."""
+start the export as a job, follow it, and download exactly that export as a zip.
+
+The zip is built when someone clicks the download (a callable), from the folder named in the
+job's result: the download next to a finished export is always that export, never the one
+chosen in the list of earlier exports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
-from workbench.config import get_settings
 from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
 from workbench.domain.export_formats import ExportFormat
-from workbench.services import export
+from workbench.services import export, jobs
 from workbench.services.export import (
     ExportFilters,
     ExportOptions,
-    ExportTargetError,
-    ResidualPIIError,
     preview_export,
-    write_export,
 )
+from workbench.services.jobs import JobView
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
+from workbench.ui.jobs import job_progress
 
 user = require_role(Role.developer)
 engine = state.engine()
-st.session_state.setdefault("ex_last", None)
+st.session_state.setdefault("ex_job", None)
 
 st.title(t("export.title"))
 st.write(t("export.intro"))
@@ -83,22 +86,48 @@ if show_preview:
         st.code(text or t("export.empty_file"), language="json" if name.endswith(".jsonl")
                 else None, wrap_lines=True)
 
+
+
+def _zip_of(folder: str) -> Callable[[], bytes]:
+    return lambda: export.export_zip(Path(folder))
+
+
+def _this_export(job: JobView) -> None:
+    """What a finished export job leaves: its counts and the download of its own folder."""
+    result = job.result or {}
+    if job.status == "failed" and "residual_count" in result:
+        st.error(t("export.residual_found", n=result["residual_count"]))
+        st.markdown("\n".join(f"- `{r['file']} {r['record']} {r['field']}: {r['type']}`"
+                               for r in result.get("residuals", [])[:30]))
+    elif job.status == "failed":
+        st.error(t("jobs.failed", error=(job.error or "?").splitlines()[0]))
+    if job.status != "done" or not result.get("out_dir"):
+        return
+    st.success(t("export.done", n=result.get("records", 0), folder=result["out_dir"]))
+    if result.get("residual_count"):
+        st.warning(t("export.residual_allowed", n=result["residual_count"]))
+    if not Path(result["out_dir"]).is_dir():  # a worker on another machine, no shared runs/
+        st.caption(t("export.not_here"))
+        return
+    st.download_button(t("export.download"), data=_zip_of(result["out_dir"]),
+                       file_name=f"{Path(result['out_dir']).name}.zip", mime="application/zip",
+                       key=f"ex_download_{job.id}", icon=":material/download:")
+
+
 if run_export:
-    out_dir = export.new_export_dir(get_settings().runs_dir, options.format)
     try:
-        with st.spinner(t("export.scrubbing")):
-            result = write_export(engine=engine, options=options, out_dir=out_dir, actor=user.code)
-    except ResidualPIIError as err:
-        st.error(t("export.residual_found", n=len(err.residuals)))
-        st.markdown("\n".join(f"- `{r}`" for r in err.residuals[:30]))
-    except ExportTargetError as err:
-        st.error(str(err))
+        started = jobs.enqueue_export(engine=engine, options=options, created_by=user.code)
+    except jobs.QueueUnavailable as err:
+        st.error(t(err.key, **err.fmt))
     else:
-        st.session_state["ex_last"] = str(result.out_dir)
-        counts = result.manifest["counts"]
-        st.success(t("export.done", n=counts.get("records", 0), folder=str(result.out_dir)))
-        if result.residuals:
-            st.warning(t("export.residual_allowed", n=len(result.residuals)))
+        st.session_state["ex_job"] = started.id
+        if started.reused:
+            st.info(t("jobs.reused"))
+
+if st.session_state["ex_job"] is not None:
+    st.subheader(t("export.this_export"))
+    job_progress(int(st.session_state["ex_job"]), key="ex_job", on_end=_this_export,
+                 show_result=False)
 
 st.subheader(t("export.earlier"))
 recent = [e for e in export.recent_exports(engine=engine) if e.exists]
@@ -106,13 +135,11 @@ if not recent:
     st.caption(t("export.none_yet"))
 else:
     by_dir = {e.out_dir: e for e in recent}
-    last = st.session_state["ex_last"]
     chosen = st.selectbox(
         t("export.pick"), list(by_dir), key="ex_pick",
-        index=list(by_dir).index(last) if last in by_dir else 0,
         format_func=lambda d: t("export.item", format=by_dir[d].format, n=by_dir[d].records,
                                 who=by_dir[d].created_by or "-",
                                 at=by_dir[d].created_at.strftime("%Y-%m-%d %H:%M")))
-    st.download_button(t("export.download"), data=export.export_zip(Path(chosen)),
+    st.download_button(t("export.download_chosen"), data=_zip_of(chosen),
                        file_name=f"{Path(chosen).name}.zip", mime="application/zip",
-                       key="ex_download", icon=":material/download:")
+                       key="ex_download_chosen", icon=":material/download:")

@@ -1,5 +1,6 @@
 """Judge alignment: how far the automatic rubric judge agrees with the experts per criterion, and
-on which criteria it is trusted to pre-screen replies."""
+on which criteria it is trusted to pre-screen replies. Developers and facilitators also start a
+judge run on a batch run here; it runs as a job on a worker, with its progress on this page."""
 
 from __future__ import annotations
 
@@ -7,16 +8,55 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.enums import Role
-from workbench.services import evaluation
+from workbench.services import evaluation, jobs, targets
+from workbench.services.errors import NotFound
 from workbench.ui import state
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
+from workbench.ui.jobs import job_progress
 
 user = require_role(Role.developer, Role.facilitator, Role.expert)
 engine = state.engine()
 
+st.session_state.setdefault("judge_job", None)
 st.title(t("judge.title"))
 st.caption(t("judge.intro"))
+
+
+def _start_form() -> None:
+    """Pick a run and a judge target; the judge run becomes a job (a double click: one job)."""
+    runs = jobs.recent_runs(engine=engine)
+    judges = [tv.name for tv in targets.list_targets(engine=engine) if tv.kind == "openai"]
+    if not runs or not judges:
+        st.caption(t("judge.start_unavailable"))
+        return
+    labels = {r.run_id: t("judge.run_choice", run=r.run_id, bot=r.bot_target,
+                          at=r.started_at.strftime("%Y-%m-%d %H:%M")) for r in runs}
+    with st.form("judge_start"):
+        run_id = st.selectbox(t("judge.run"), list(labels), format_func=labels.__getitem__,
+                              key="judge_run")
+        judge = st.selectbox(t("judge.judge_target"), judges, key="judge_target")
+        concurrency = st.number_input(t("judge.concurrency"), 1, 64, 8, key="judge_concurrency")
+        submitted = st.form_submit_button(t("judge.start"), type="primary")
+    if submitted and run_id and judge:
+        try:
+            started = jobs.enqueue_judge(engine=engine, run_id=run_id, judge=judge,
+                                         concurrency=int(concurrency), created_by=user.code)
+        except NotFound as err:
+            st.error(str(err))
+        except jobs.QueueUnavailable as err:
+            st.error(t(err.key, **err.fmt))
+        else:
+            st.session_state["judge_job"] = started.id
+            if started.reused:
+                st.info(t("jobs.reused"))
+
+
+if user.role in (Role.developer, Role.facilitator):
+    with st.expander(t("judge.start_title"), expanded=st.session_state["judge_job"] is not None):
+        _start_form()
+        if st.session_state["judge_job"] is not None:
+            job_progress(int(st.session_state["judge_job"]), key="judge_job")
 
 choices = evaluation.judge_choices(engine=engine)
 if not choices:
