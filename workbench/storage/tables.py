@@ -28,6 +28,7 @@ from workbench.domain.enums import (
     TurnRole,
     TurnStatus,
 )
+from workbench.domain.storable import clean_row
 
 
 def utcnow() -> datetime:
@@ -160,10 +161,20 @@ class Run(SQLModel, table=True):
     finished_at: datetime | None = None
     manifest: dict[str, Any] = _json(dict)
     is_demo: bool = False
+    # The lease (migration 0005): who plays the run now, taken with one conditional UPDATE and
+    # renewed while it plays, so a second runner refuses instead of duplicating exchanges.
+    lease_holder: str | None = Field(default=None, max_length=160)
+    lease_taken_at: datetime | None = None
+    lease_expires_at: datetime | None = None
 
 
 class Conversation(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),
+        # An imported conversation is stored once per replay target (migration 0005): NULL for
+        # every other kind, and NULLs never collide.
+        sa.Index("uq_conversation_content", "bot_target_id", "content_sha256", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: ConversationKind = _enum()
     status: ConversationStatus = _enum(ConversationStatus.active)
@@ -175,6 +186,8 @@ class Conversation(SQLModel, table=True):
     run_id: str | None = Field(default=None, foreign_key="run.id", index=True)
     repeat_index: int | None = None
     external_id: str | None = None  # replay imports: the id in the source log
+    # replay imports: sha256 of the conversation as read (before scrubbing), for idempotency
+    content_sha256: str | None = Field(default=None, max_length=64)
     consent_to_use: bool | None = None  # panel member's consent to reuse their role-play text
     meta: dict[str, Any] = _json(dict)
     is_demo: bool = False
@@ -212,6 +225,23 @@ class Turn(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     withdrawn: bool = False
+
+
+# Every turn written through the ORM (a live role-play, an import) passes here; the runner's
+# bulk inserts pass repo_eval.turn_row, which does the same. PostgreSQL refuses a NUL in text
+# and no driver encodes a lone surrogate, so one odd reply would otherwise fail its whole
+# transaction (domain/storable.py).
+_TURN_TEXT = ("content", "error_message", "model", "parameters")
+
+
+@sa.event.listens_for(Turn, "before_insert")
+@sa.event.listens_for(Turn, "before_update")
+def _storable_turn(_mapper: Any, _connection: Any, turn: Turn) -> None:
+    values = {name: getattr(turn, name) for name in _TURN_TEXT}
+    cleaned = clean_row(values)
+    for name in _TURN_TEXT:
+        if cleaned[name] is not values[name]:
+            setattr(turn, name, cleaned[name])
 
 
 class Rating(SQLModel, table=True):
