@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=10_000, description="How long SQLite waits for a lock before giving up."
     )
+    run_lease_s: float = Field(
+        default=30.0, gt=0,
+        description="How long a runner's hold on a run lasts unless renewed (every third of "
+        "it); a runner that died blocks its run for at most this long.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -28,7 +28,7 @@ def run(
     """Play every scripted scenario against a bot; prints the run id last."""
     from workbench.config import get_settings
     from workbench.services.errors import NotFound
-    from workbench.services.evaluation import create_run, execute_run
+    from workbench.services.evaluation import LeaseLost, RunBusy, create_run, execute_run
 
     s = get_settings()
     library = common.checked_library(skip_invalid=skip_invalid)
@@ -48,9 +48,12 @@ def run(
 
             summary = asyncio.run(execute_run(
                 engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
-                progress=progress, concurrency=concurrency if resume is None else None))
+                progress=progress, concurrency=concurrency if resume is None else None,
+                lease_s=s.run_lease_s))
     except NotFound as exc:
         common.not_found(exc)
+    except (RunBusy, LeaseLost) as exc:  # another runner plays the run
+        common.fail(str(exc))
     err.print(f"{summary.finished}/{summary.conversations} conversations finished, "
               f"{summary.replies} replies ({summary.retries} retries, "
               f"{summary.truncated_replies} cut off at max_tokens), {summary.failed} failed "
