@@ -68,14 +68,35 @@ def run(
 def import_transcripts(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl or .csv"),
     target: str = typer.Option("replay", help="Replay bot target to file them under."),
+    already_deidentified: bool = typer.Option(
+        False, "--already-deidentified",
+        help="Store the text as it is, without scrubbing personal data: only for a file that "
+             "is de-identified already (the choice is audited)."),
+    actor: str = typer.Option(None, help="Who imports, for the audit trail "
+                                         "(default cli:<login name>)."),
 ) -> None:
-    """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content)."""
+    """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content),
+    scrubbed of personal data; a conversation imported before is skipped."""
+    import getpass
+
     from workbench.services.evaluation import import_transcripts as do_import
 
-    report = do_import(engine=common.engine(), path=file, target_name=target)
+    try:
+        report = do_import(engine=common.engine(), path=file, target_name=target,
+                           scrub=not already_deidentified,
+                           actor=actor or f"cli:{getpass.getuser()}")
+    except ValueError as exc:  # e.g. the target exists and is not a replay target
+        common.fail(str(exc), code=common.EXIT_USAGE)
     for problem in report.problems:
         typer.echo(f"{file}:{problem.removeprefix('line ')}")
-    err.print(f"imported {report.conversations} conversation(s), {report.turns} turn(s); "
-              f"{len(report.problems)} problem row(s)")
-    if report.problems and not report.conversations:
-        raise typer.Exit(1)
+    if report.scrubbed:
+        found = ", ".join(f"{n} {kind}" for kind, n in sorted(report.findings.items()))
+        scrubbing = f"scrubbed ({found or 'no personal data found'})"
+    else:
+        scrubbing = "NOT scrubbed (--already-deidentified; audited)"
+    # One plain line (rich would wrap it), for people and for scripts alike.
+    typer.echo(f"imported {report.conversations} conversation(s), {report.turns} turn(s), "
+               f"{scrubbing}; {report.already_imported} already imported; "
+               f"{len(report.problems)} problem(s)", err=True)
+    if report.problems and not (report.conversations or report.already_imported):
+        raise typer.Exit(common.EXIT_FAILED)
