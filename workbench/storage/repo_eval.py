@@ -278,6 +278,7 @@ _ENDED = {ConversationStatus.finished, ConversationStatus.stopped, ConversationS
           ConversationStatus.failed}
 _TURN: sa.Table = Turn.__table__  # type: ignore[attr-defined]
 _TURN_FIELDS = {name: info for name, info in Turn.model_fields.items() if name != "id"}
+TURN_TEXT = ("content", "error_message", "model", "error_kind", "parameters")  # may need cleaning
 
 
 def turn_row(**fields: Any) -> dict[str, Any]:
@@ -296,7 +297,7 @@ def turn_row(**fields: Any) -> dict[str, Any]:
             raise TypeError(f"turn field {name!r} is required")
         else:
             row[name] = info.get_default(call_default_factory=True)
-    return clean_row(row)
+    return clean_row(row, fields=TURN_TEXT)
 
 
 def insert_turn_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:

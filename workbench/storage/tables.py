@@ -231,14 +231,14 @@ class Turn(SQLModel, table=True):
 # bulk inserts pass repo_eval.turn_row, which does the same. PostgreSQL refuses a NUL in text
 # and no driver encodes a lone surrogate, so one odd reply would otherwise fail its whole
 # transaction (domain/storable.py).
-_TURN_TEXT = ("content", "error_message", "model", "parameters")
+_TURN_TEXT = ("content", "error_message", "model", "error_kind", "parameters")
 
 
 @sa.event.listens_for(Turn, "before_insert")
 @sa.event.listens_for(Turn, "before_update")
 def _storable_turn(_mapper: Any, _connection: Any, turn: Turn) -> None:
     values = {name: getattr(turn, name) for name in _TURN_TEXT}
-    cleaned = clean_row(values)
+    cleaned = clean_row(values, fields=_TURN_TEXT)
     for name in _TURN_TEXT:
         if cleaned[name] is not values[name]:
             setattr(turn, name, cleaned[name])
