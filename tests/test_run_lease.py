@@ -193,7 +193,7 @@ def test_two_resumes_at_once_one_plays_and_the_other_refuses(engine, library,
         done = [(p.wait(timeout=300), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in done)
     assert codes == [0, 1], [err[-2000:] for _, _, err in done]
-    refused = next(err for code, _, err in done if code == 1)
+    refused = " ".join(next(err for code, _, err in done if code == 1).split())  # unwrapped
     assert f"run {run_id} is being played by " in refused
     assert "if that process died, its lease expires at" in refused
     played = next(out for code, out, _ in done if code == 0)
@@ -231,6 +231,7 @@ def test_a_killed_holder_blocks_the_run_until_its_lease_expires(engine, library,
         blocked = resume(engine, tmp_path, run_id, **short)
         _, err = blocked.communicate(timeout=120)
         assert blocked.returncode == 1, err
+        err = " ".join(err.split())  # as one line: rich wraps it
         assert f"is being played by {view.holder.split(' #')[0]} since" in err
         assert "if that process died, its lease expires at" in err
         assert turn_count(engine, run_id) == kept
@@ -248,3 +249,24 @@ def test_a_killed_holder_blocks_the_run_until_its_lease_expires(engine, library,
 def test_the_lease_columns_exist_on_both_databases(engine) -> None:
     columns = {c["name"] for c in sa.inspect(engine).get_columns("run")}
     assert {"lease_holder", "lease_taken_at", "lease_expires_at"} <= columns
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_runner_and_releases_its_run_at_once(engine, library, tmp_path) -> None:
+    """kill, systemd or docker stop: the lease is released, so a resume need not wait."""
+    app = FaultyChatApp(plan=FaultPlan(), latency=Latency(first_chunk_ms=300))
+    with RunningServer(app) as server:
+        run_id = a_run(engine, library, server, repeat=2)
+        holder = resume(engine, tmp_path, run_id)
+        deadline = time.time() + 120
+        while time.time() < deadline and turn_count(engine, run_id) < 2:
+            time.sleep(0.1)
+        holder.send_signal(signal.SIGTERM)
+        _, err = holder.communicate(timeout=60)
+        err = " ".join(err.split())  # as one line: rich wraps it
+        assert holder.returncode == 1 and f"--resume {run_id}` continues the run" in err
+        assert lease_of(engine, run_id) == repo_runs.LeaseView(None, None, None)
+        again = resume(engine, tmp_path, run_id)
+        _, err = again.communicate(timeout=300)
+        assert again.returncode == 0, err[-2000:]
+    assert_whole(engine, library, run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import typer
@@ -28,7 +29,13 @@ def run(
     """Play every scripted scenario against a bot; prints the run id last."""
     from workbench.config import get_settings
     from workbench.services.errors import NotFound
-    from workbench.services.evaluation import LeaseLost, RunBusy, create_run, execute_run
+    from workbench.services.evaluation import (
+        LeaseLost,
+        RunBusy,
+        RunSummary,
+        create_run,
+        execute_run,
+    )
 
     s = get_settings()
     library = common.checked_library(skip_invalid=skip_invalid)
@@ -46,14 +53,24 @@ def run(
             def progress(_event: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = asyncio.run(execute_run(
-                engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
-                progress=progress, concurrency=concurrency if resume is None else None,
-                lease_s=s.run_lease_s))
+            async def play() -> RunSummary:
+                # SIGTERM (kill, systemd, docker stop) stops the run as Ctrl-C does, so its
+                # lease is released at once instead of blocking a resume until it expires.
+                task = asyncio.current_task()
+                assert task is not None
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+                return await execute_run(
+                    engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
+                    progress=progress, concurrency=concurrency if resume is None else None,
+                    lease_s=s.run_lease_s)
+
+            summary = asyncio.run(play())
     except NotFound as exc:
         common.not_found(exc)
     except (RunBusy, LeaseLost) as exc:  # another runner plays the run
         common.fail(str(exc))
+    except asyncio.CancelledError:
+        common.fail(f"stopped; `workbench run --resume {run_id}` continues the run")
     err.print(f"{summary.finished}/{summary.conversations} conversations finished, "
               f"{summary.replies} replies ({summary.retries} retries, "
               f"{summary.truncated_replies} cut off at max_tokens), {summary.failed} failed "
