@@ -86,6 +86,7 @@ def conversation_turns(eng: sa.Engine, run_id: str) -> dict[int, tuple[list[str]
 def test_sigkill_mid_run_then_a_new_worker_completes_it_without_duplicates(
         eng, library, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("WORKBENCH_JOB_STALE_AFTER_S", "2")
+    monkeypatch.setenv("WORKBENCH_RUN_LEASE_S", "3")  # the killed worker's lease expires soon
     served = FaultyChatApp(plan=FaultPlan(), latency=Latency(first_chunk_ms=250))
     with RunningServer(served) as server:
         add_target(engine=eng, name="slow", kind=BotKind.openai, base_url=server.base_url,

@@ -24,7 +24,10 @@ WORKBENCH = [sys.executable, "-m", "workbench"]
 def env_for(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
             "WORKBENCH_RUNS_DIR": str(tmp_path / "runs"), "RAGAS_DO_NOT_TRACK": "true",
-            "WORKBENCH_DATABASE_URL": ""}
+            "WORKBENCH_DATABASE_URL": "",
+            # A killed runner's lease keeps its run from a resume until it expires (see
+            # test_run_lease.py); short here, so a test waits seconds, not half a minute.
+            "WORKBENCH_RUN_LEASE_S": "4"}
 
 
 def wb(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -57,6 +60,19 @@ def counts(tmp_path: Path, run_id: str) -> tuple[int, int, int]:
     return convs or 0, fin or 0, dup or 0
 
 
+def wait_for_lease_expiry(tmp_path: Path, run_id: str) -> None:
+    from datetime import UTC, datetime
+
+    eng = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'workbench.db'}")
+    with eng.connect() as c:
+        expires = c.execute(sa.text("select lease_expires_at from run where id=:r"),
+                            {"r": run_id}).scalar()
+    eng.dispose()
+    if expires is not None:  # SQLite keeps it as text, in UTC
+        at = datetime.fromisoformat(str(expires)).replace(tzinfo=UTC)
+        time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.2)
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume_finishes_without_duplicates(tmp_path: Path) -> None:
     app = FaultyChatApp(plan=FaultPlan(), latency=Latency(first_chunk_ms=150))
@@ -86,6 +102,7 @@ def test_sigkill_then_resume_finishes_without_duplicates(tmp_path: Path) -> None
         proc.wait(timeout=10)
         total, finished, _ = counts(tmp_path, run_id)
         assert 4 <= finished < total == 48
+        wait_for_lease_expiry(tmp_path, run_id)
         done = wb(tmp_path, "run", "--resume", run_id)
         assert done.stdout.strip().splitlines()[-1] == run_id  # the run id is printed last
     total, finished, duplicated = counts(tmp_path, run_id)

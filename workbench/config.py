@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         if self.queue_url:
             return self.queue_url
         return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+    run_lease_s: float = Field(
+        default=30.0, gt=0,
+        description="How long a runner's hold on a run lasts unless renewed (every third of "
+        "it); a runner that died blocks its run for at most this long.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -2,7 +2,8 @@
 
 It serves a bot like server.py does, but each request first draws an action from a FaultPlan
 (ok, timeout, 429, 500, garbage, cut stream, missing choices, 401, context overflow, a reply
-stopped at its length limit), can be slowed down by a Latency (a trickle of tokens, say), and
+stopped at its length limit, a reply holding a NUL or a lone surrogate, usage figures no
+database column holds), can be slowed down by a Latency (a trickle of tokens, say), and
 is recorded for assertions. `refused_base_url()` gives an address where nothing
 listens, for "connection refused".
 """
@@ -10,6 +11,7 @@ listens, for "connection refused".
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -27,6 +29,7 @@ from workbench.bots.server import (
     ReplyFn,
     ResponseShape,
     RunningServer,
+    to_reply_request,
 )
 
 
@@ -45,6 +48,11 @@ class Fault(StrEnum):
     # event stream with no event and no [DONE]); asked without streaming, it answers the 400.
     silent_overflow = "silent_overflow"
     length = "length"  # `cut_after_chunks` chunks, then finish_reason "length" (max_tokens hit)
+    # A normal reply with `odd_text` inside its second chunk, sent as a JSON escape ("\u0000",
+    # "\ud800") as a broken tokenizer or proxy sends it: valid JSON, text no database stores.
+    nul_byte = "nul_byte"
+    lone_surrogate = "lone_surrogate"
+    huge_usage = "huge_usage"  # a normal reply whose usage says `usage_tokens` tokens
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class FaultAction:
     cut_cleanly: bool = False  # cut_stream: end the HTTP body properly, without finish_reason
     send_usage: bool = True  # ok: False leaves out the usage chunk even when asked for
     dialect: str = "llama.cpp"  # context_overflow: whose error body (see _OVERFLOW_BODIES)
+    odd_text: str | None = None  # nul_byte, lone_surrogate: None means "\x00" or "\ud800"
+    usage_tokens: int = 10**20  # huge_usage: beyond a 64-bit integer column
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fault", Fault(self.fault))  # accept "timeout" as well
@@ -225,8 +235,29 @@ class FaultyChatApp(ChatApp):
             http.end_stream()
         elif fault is Fault.missing_choices:
             self._missing_choices(http, body)
+        elif fault in _ODD_TEXT or fault is Fault.huge_usage:
+            self._deliver_odd(http, body, action)
         else:
             self._deliver(http, body, action)
+
+    def _deliver_odd(self, http: ChatHandler, body: dict[str, Any], action: FaultAction) -> None:
+        """A normal reply, with odd text in its second chunk or odd usage figures, encoded with
+        JSON escapes (ChatHandler writes UTF-8, which no lone surrogate survives)."""
+        odd = action.odd_text if action.odd_text is not None else _ODD_TEXT.get(action.fault, "")
+        escaping = _EscapingHandler(http, odd=odd, usage_tokens=(
+            action.usage_tokens if action.fault is Fault.huge_usage else None))
+        if body.get("stream"):
+            super().handle_chat(escaping, body)  # type: ignore[arg-type]
+            return
+        request = to_reply_request(body)
+        text = escaping.spoil("".join(self.reply(request)))
+        usage = escaping.usage(ChatApp._usage(request, text))
+        http.send_body(200, json.dumps({
+            "id": "chatcmpl-odd", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model") or self.model_name, "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": text}}],
+        }).encode(), "application/json")
 
     def _deliver(self, http: ChatHandler, body: dict[str, Any], action: FaultAction) -> None:
         cut = action.fault is Fault.cut_stream
@@ -251,6 +282,46 @@ class FaultyChatApp(ChatApp):
         http.send_event({**payload, "object": "chat.completion.chunk"})
         http.send_event("[DONE]")
         http.end_stream()
+
+
+_ODD_TEXT = {Fault.nul_byte: "\x00", Fault.lone_surrogate: "\ud800"}
+
+
+class _EscapingHandler:
+    """A ChatHandler stand-in that sends events as ASCII JSON (escapes for everything else)
+    and spoils the reply on the way: odd text into the second text chunk, odd usage."""
+
+    def __init__(self, http: ChatHandler, *, odd: str, usage_tokens: int | None) -> None:
+        self._http = http
+        self._odd = odd
+        self._usage_tokens = usage_tokens
+        self._chunks = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+    def spoil(self, text: str) -> str:
+        middle = len(text) // 2
+        return text[:middle] + self._odd + text[middle:]
+
+    def usage(self, usage: dict[str, int]) -> dict[str, int]:
+        if self._usage_tokens is None:
+            return usage
+        n = self._usage_tokens
+        return {"prompt_tokens": n, "completion_tokens": n, "total_tokens": 2 * n}
+
+    def send_event(self, payload: object) -> None:
+        if isinstance(payload, dict):
+            if payload.get("usage"):
+                payload = {**payload, "usage": self.usage(payload["usage"])}
+            for choice in payload.get("choices") or []:
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    self._chunks += 1
+                    if self._chunks == 2:
+                        delta["content"] = self.spoil(delta["content"])
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        self._http.write_chunk(b"data: " + text.encode("ascii") + b"\n\n")
 
 
 class FaultServer(RunningServer):

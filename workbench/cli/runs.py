@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import typer
@@ -31,7 +32,13 @@ def run(
     --background)."""
     from workbench.config import get_settings
     from workbench.services.errors import NotFound
-    from workbench.services.evaluation import create_run, execute_run
+    from workbench.services.evaluation import (
+        LeaseLost,
+        RunBusy,
+        RunSummary,
+        create_run,
+        execute_run,
+    )
 
     s = get_settings()
     library = common.checked_library(skip_invalid=skip_invalid)
@@ -54,11 +61,24 @@ def run(
             def progress(_event: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = asyncio.run(execute_run(
-                engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
-                progress=progress, concurrency=concurrency if resume is None else None))
+            async def play() -> RunSummary:
+                # SIGTERM (kill, systemd, docker stop) stops the run as Ctrl-C does, so its
+                # lease is released at once instead of blocking a resume until it expires.
+                task = asyncio.current_task()
+                assert task is not None
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+                return await execute_run(
+                    engine=engine, run_id=run_id, library=library, runs_dir=s.runs_dir,
+                    progress=progress, concurrency=concurrency if resume is None else None,
+                    lease_s=s.run_lease_s)
+
+            summary = asyncio.run(play())
     except NotFound as exc:
         common.not_found(exc)
+    except (RunBusy, LeaseLost) as exc:  # another runner plays the run
+        common.fail(str(exc))
+    except asyncio.CancelledError:
+        common.fail(f"stopped; `workbench run --resume {run_id}` continues the run")
     err.print(f"{summary.finished}/{summary.conversations} conversations finished, "
               f"{summary.replies} replies ({summary.retries} retries, "
               f"{summary.truncated_replies} cut off at max_tokens), {summary.failed} failed "
@@ -73,14 +93,35 @@ def run(
 def import_transcripts(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl or .csv"),
     target: str = typer.Option("replay", help="Replay bot target to file them under."),
+    already_deidentified: bool = typer.Option(
+        False, "--already-deidentified",
+        help="Store the text as it is, without scrubbing personal data: only for a file that "
+             "is de-identified already (the choice is audited)."),
+    actor: str = typer.Option(None, help="Who imports, for the audit trail "
+                                         "(default cli:<login name>)."),
 ) -> None:
-    """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content)."""
+    """Import production transcripts (JSONL messages or CSV conversation_id,turn,role,content),
+    scrubbed of personal data; a conversation imported before is skipped."""
+    import getpass
+
     from workbench.services.evaluation import import_transcripts as do_import
 
-    report = do_import(engine=common.engine(), path=file, target_name=target)
+    try:
+        report = do_import(engine=common.engine(), path=file, target_name=target,
+                           scrub=not already_deidentified,
+                           actor=actor or f"cli:{getpass.getuser()}")
+    except ValueError as exc:  # e.g. the target exists and is not a replay target
+        common.fail(str(exc), code=common.EXIT_USAGE)
     for problem in report.problems:
         typer.echo(f"{file}:{problem.removeprefix('line ')}")
-    err.print(f"imported {report.conversations} conversation(s), {report.turns} turn(s); "
-              f"{len(report.problems)} problem row(s)")
-    if report.problems and not report.conversations:
-        raise typer.Exit(1)
+    if report.scrubbed:
+        found = ", ".join(f"{n} {kind}" for kind, n in sorted(report.findings.items()))
+        scrubbing = f"scrubbed ({found or 'no personal data found'})"
+    else:
+        scrubbing = "NOT scrubbed (--already-deidentified; audited)"
+    # One plain line (rich would wrap it), for people and for scripts alike.
+    typer.echo(f"imported {report.conversations} conversation(s), {report.turns} turn(s), "
+               f"{scrubbing}; {report.already_imported} already imported; "
+               f"{len(report.problems)} problem(s)", err=True)
+    if report.problems and not (report.conversations or report.already_imported):
+        raise typer.Exit(common.EXIT_FAILED)

@@ -126,6 +126,13 @@ class BotErrorKind(StrEnum):
     context_overflow = "context_overflow"  # the conversation no longer fits the model's context
 
 
+class TurnErrorKind(StrEnum):
+    """Why a turn failed when it was not the bot (those are BotErrorKind): stored in the same
+    `turn.error_kind` column."""
+
+    not_stored = "not_stored"  # the reply arrived, but the database refused the exchange
+
+
 class RatingStatus(StrEnum):
     draft = "draft"
     submitted = "submitted"

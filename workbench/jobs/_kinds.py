@@ -51,7 +51,7 @@ def run_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> di
     missing: the runner's own guarantee (conversations and turns are unique per run)."""
     from workbench.config import get_settings
     from workbench.services.context import load_shipped_library
-    from workbench.services.evaluation import execute_run
+    from workbench.services.evaluation import RunBusy, execute_run
     from workbench.services.targets import bot_for
     from workbench.storage import repo
     from workbench.storage.db import session_scope
@@ -69,9 +69,19 @@ def run_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> di
     def report(_event: str, done: int, total: int) -> None:
         progress(done, total, f"{done}/{total} conversations")
 
-    summary = asyncio.run(execute_run(
-        engine=engine, run_id=p.run_id, library=load_shipped_library(s), runs_dir=s.runs_dir,
-        bot=_StopBetweenExchanges(bot, progress), progress=report, concurrency=p.concurrency))
+    while True:
+        try:
+            summary = asyncio.run(execute_run(
+                engine=engine, run_id=p.run_id, library=load_shipped_library(s),
+                runs_dir=s.runs_dir, bot=_StopBetweenExchanges(bot, progress), progress=report,
+                concurrency=p.concurrency))
+            break
+        except RunBusy:
+            # The run's lease is still held: by a worker killed mid-run, until it expires
+            # (WORKBENCH_RUN_LEASE_S), or by someone playing it by hand. Wait, staying
+            # cancellable, rather than fail a job that will be free to go in seconds.
+            progress.check()  # nothing to report yet; a cancel still stops it
+            time.sleep(1.0)
     return {"run_id": summary.run_id, "out_dir": str(summary.out_dir),
             "conversations": summary.conversations, "finished": summary.finished,
             "failed": summary.failed, "replies": summary.replies, "errors": summary.errors,

@@ -24,6 +24,7 @@ from workbench.domain.enums import (
     TurnStatus,
 )
 from workbench.domain.rules import Purpose
+from workbench.domain.storable import clean_row
 from workbench.storage import rules
 from workbench.storage.tables import (
     Adjudication,
@@ -277,11 +278,14 @@ _ENDED = {ConversationStatus.finished, ConversationStatus.stopped, ConversationS
           ConversationStatus.failed}
 _TURN: sa.Table = Turn.__table__  # type: ignore[attr-defined]
 _TURN_FIELDS = {name: info for name, info in Turn.model_fields.items() if name != "id"}
+TURN_TEXT = ("content", "error_message", "model", "error_kind", "parameters")  # may need cleaning
 
 
 def turn_row(**fields: Any) -> dict[str, Any]:
     """A full row for the turn table: the given fields plus the model's own defaults (every
-    row of an executemany needs the same columns)."""
+    row of an executemany needs the same columns). Text a database cannot store (a NUL, a lone
+    surrogate) is replaced, with a note in `parameters` (domain/storable.py); the ORM path
+    does the same in tables.py."""
     unknown = fields.keys() - _TURN_FIELDS.keys()
     if unknown:
         raise TypeError(f"turn has no field(s) {sorted(unknown)}")
@@ -293,7 +297,7 @@ def turn_row(**fields: Any) -> dict[str, Any]:
             raise TypeError(f"turn field {name!r} is required")
         else:
             row[name] = info.get_default(call_default_factory=True)
-    return row
+    return clean_row(row, fields=TURN_TEXT)
 
 
 def insert_turn_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
@@ -334,3 +338,4 @@ def run_conversations_with_snapshots(*, session: Session, run_id: str
         .where(Conversation.run_id == run_id)
         .order_by(col(ScenarioSnapshot.scenario_id), col(Conversation.repeat_index))).all()
     return [(c, snap) for c, snap in rows]
+

@@ -44,6 +44,10 @@ from workbench.services.evaluation._judge_prompt import (
     judge_template_sha,
     parse_judgement,
 )
+from workbench.services.evaluation._lease import (
+    LeaseLost,
+    RunBusy,
+)
 from workbench.services.evaluation._ragas import (
     ReplyMetrics,
     RunMetrics,
@@ -90,11 +94,13 @@ __all__ = [
     "Judgement",
     "JudgeSetupError",
     "JudgeSummary",
+    "LeaseLost",
     "new_run_id",
     "parse_judgement",
     "Reference",
     "ReplyMetrics",
     "run_metrics",
+    "RunBusy",
     "RunMetrics",
     "RunSummary",
     "ScenarioFacts",

@@ -24,9 +24,23 @@ import sqlalchemy as sa
 
 from workbench import __version__
 from workbench.bots import Bot, BotError, ReplyRequest
-from workbench.domain.enums import ConversationKind, ConversationStatus, RunStatus, TurnRole
+from workbench.domain.enums import (
+    ConversationKind,
+    ConversationStatus,
+    RunStatus,
+    TurnErrorKind,
+    TurnRole,
+)
 from workbench.domain.library import Library
-from workbench.services.evaluation._run_writer import TurnWriter
+from workbench.domain.storable import clean_text
+from workbench.services.evaluation._lease import (
+    DEFAULT_LEASE_S,
+    LeaseLost,
+    RunLease,
+    keep_lease,
+    take_lease,
+)
+from workbench.services.evaluation._run_writer import ExchangeNotStored, Fence, TurnWriter
 from workbench.services.targets import bot_for
 from workbench.services.training import chat_history, failure_fields, reply_fields
 from workbench.storage import repo, repo_eval
@@ -120,8 +134,24 @@ def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
 async def execute_run(
     *, engine: sa.Engine, run_id: str, library: Library, runs_dir: Path,
     bot: Bot | None = None, progress: Progress | None = None, concurrency: int | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> RunSummary:
-    """Play (or finish playing) a run; writes transcripts.jsonl and manifest.json at the end."""
+    """Play (or finish playing) a run; writes transcripts.jsonl and manifest.json at the end.
+
+    Holds the run's lease while it plays (raises RunBusy when another runner holds it, and
+    LeaseLost when another took it over meanwhile), and releases it when it ends."""
+    lease = take_lease(engine=engine, run_id=run_id, lease_s=lease_s)
+    try:
+        return await _play_run(engine=engine, run_id=run_id, runs_dir=runs_dir, bot=bot,
+                               progress=progress, concurrency=concurrency, lease=lease)
+    finally:
+        if not lease.lost:
+            await asyncio.to_thread(lease.release)
+
+
+async def _play_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, bot: Bot | None,
+                    progress: Progress | None, concurrency: int | None, lease: RunLease
+                    ) -> RunSummary:
     started = time.perf_counter()
     with session_scope(engine) as s:
         run = s.get(Run, run_id)
@@ -137,7 +167,7 @@ async def execute_run(
         system_prompt, prompt_sha, pv_id = pv.content, pv.sha256, pv.id
     # Scripted turns come from the run's snapshots (exact text), not from `library`.
     jobs, total = _pending_jobs(engine=engine, run_id=run_id)
-    writer = TurnWriter(engine)
+    writer = TurnWriter(engine, fence=lease.fence)
     writer_task = asyncio.create_task(writer.serve())
     sem = asyncio.Semaphore(limit)
     errors: dict[str, int] = {}
@@ -145,6 +175,21 @@ async def execute_run(
     done_count = total - len(jobs)
     if progress:
         progress("start", done_count, total)
+
+    def count(kind: str) -> None:
+        errors[kind] = errors.get(kind, 0) + 1
+
+    async def stored(commit: asyncio.Future[None] | None) -> bool:
+        """Wait for an exchange's commit; False when the database refused it (the writer then
+        ended the conversation as failed, with the reason)."""
+        if commit is None:
+            return True
+        try:
+            await commit
+        except ExchangeNotStored:
+            count(str(TurnErrorKind.not_stored))
+            return False
+        return True
 
     async def play(job: _Job) -> None:
         nonlocal done_count
@@ -165,52 +210,82 @@ async def execute_run(
                 async with sem:
                     result = await bot.acomplete(request)
             except BotError as err:
-                errors[str(err.kind)] = errors.get(str(err.kind), 0) + 1
+                count(str(err.kind))
                 tally["retries"] += err.attempts - 1
-                if committed is not None:
-                    await committed
-                await writer.store(job.conversation_id,
-                                   [*user, failure_fields(err, prompt_version_id=pv_id)],
-                                   ConversationStatus.failed)
-                committed = None
                 status = ConversationStatus.failed
+                if await stored(committed):
+                    await stored(writer.enqueue(
+                        job.conversation_id,
+                        [*user, failure_fields(err, prompt_version_id=pv_id)],
+                        ConversationStatus.failed))
+                committed = None
                 break
             tally["retries"] += result.provenance.attempts - 1
             tally["truncated_replies"] += result.provenance.truncated
-            msgs.append({"role": "assistant", "content": result.text})
+            fields = _storable_reply(reply_fields(result, prompt_version_id=pv_id))
+            # The history holds what is stored: the next request, and a resume, send the same.
+            msgs.append({"role": "assistant", "content": fields["content"]})
             last = i == len(job.turns) - 1
-            if committed is not None:
-                await committed  # at most one exchange per conversation awaits its commit
-            committed = writer.enqueue(job.conversation_id,
-                                       [*user, reply_fields(result, prompt_version_id=pv_id)],
+            if not await stored(committed):  # at most one exchange per conversation waits
+                status, committed = ConversationStatus.failed, None
+                break
+            committed = writer.enqueue(job.conversation_id, [*user, fields],
                                        ConversationStatus.finished if last else None)
         else:
             if job.done_exchanges >= len(job.turns):  # nothing was left but the status
-                await writer.store(job.conversation_id, [], status)
-        if committed is not None:
-            await committed
+                committed = writer.enqueue(job.conversation_id, [], status)
+        if not await stored(committed):
+            status = ConversationStatus.failed
         done_count += 1
         if progress:
             progress("failed" if status == ConversationStatus.failed else "finished",
                      done_count, total)
 
+    tasks = [asyncio.create_task(play(j)) for j in jobs]
+    plays = asyncio.gather(*tasks)
+    keeper = asyncio.create_task(keep_lease(lease, on_lost=plays.cancel))
     try:
-        await asyncio.gather(*(play(j) for j in jobs))
+        await plays
+    except asyncio.CancelledError:
+        if lease.lost:
+            raise LeaseLost(f"run {run_id}: another runner took the run over after this "
+                            "runner's lease expired; stopped") from None
+        raise
     finally:
+        keeper.cancel()
+        for task in tasks:  # after one conversation raised, the others stop too
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await writer.close(writer_task)
         aclose = getattr(bot, "aclose", None)
         if aclose is not None:  # release this loop's pooled connections before it ends
             await aclose()
+    if lease.lost:  # the keeper noticed only as the last conversation ended
+        raise LeaseLost(f"run {run_id}: another runner took the run over; not finishing it")
     return finish_run(engine=engine, run_id=run_id, runs_dir=runs_dir, errors=errors,
-                      duration_s=time.perf_counter() - started, tally=tally)
+                      duration_s=time.perf_counter() - started, tally=tally, fence=lease.fence)
+
+
+def _storable_reply(fields: dict[str, Any]) -> dict[str, Any]:
+    """The reply's text cleaned of what a database cannot store (a NUL, a lone surrogate),
+    with a note in its provenance (`parameters["cleaned"]`)."""
+    text, cleaned = clean_text(fields["content"])
+    if not cleaned:
+        return fields
+    return {**fields, "content": text,
+            "parameters": {**(fields.get("parameters") or {}), "cleaned": cleaned.note()}}
 
 
 def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[str, int],
-               duration_s: float, tally: dict[str, int] | None = None) -> RunSummary:
-    """Write transcripts.jsonl and manifest.json from the database and close the run."""
+               duration_s: float, tally: dict[str, int] | None = None,
+               fence: Fence | None = None) -> RunSummary:
+    """Write transcripts.jsonl and manifest.json from the database and close the run (checking
+    the run's lease first with `fence`, when the caller holds one)."""
     out = runs_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as s:
+        if fence is not None:
+            fence(s)
         run = s.get(Run, run_id)
         assert run is not None
         target = repo.get_bot_target_by_id(session=s, bot_target_id=run.bot_target_id)

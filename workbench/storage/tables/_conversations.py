@@ -19,6 +19,7 @@ from workbench.domain.enums import (
     TurnRole,
     TurnStatus,
 )
+from workbench.domain.storable import clean_row
 from workbench.storage.tables._base import _enum, _json, utcnow
 
 _ONE_OPEN_ROLEPLAY = sa.text("kind = 'roleplay' AND status IN ('active', 'paused') "
@@ -28,6 +29,9 @@ _ONE_OPEN_ROLEPLAY = sa.text("kind = 'roleplay' AND status IN ('active', 'paused
 class Conversation(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("run_id", "scenario_snapshot_id", "repeat_index"),
+        # An imported conversation is stored once per replay target (migration 0011): NULL for
+        # every other kind, and NULLs never collide.
+        sa.Index("uq_conversation_content", "bot_target_id", "content_sha256", unique=True),
         # One open role-play per panel member (migration 0006), whatever the tabs do.
         sa.Index("uq_conversation_one_open_roleplay", "participant_id", unique=True,
                  sqlite_where=_ONE_OPEN_ROLEPLAY, postgresql_where=_ONE_OPEN_ROLEPLAY),
@@ -43,6 +47,8 @@ class Conversation(SQLModel, table=True):
     run_id: str | None = Field(default=None, foreign_key="run.id", index=True)
     repeat_index: int | None = None
     external_id: str | None = None  # replay imports: the id in the source log
+    # replay imports: sha256 of the conversation as read (before scrubbing), for idempotency
+    content_sha256: str | None = Field(default=None, max_length=64)
     consent_to_use: bool | None = None  # panel member's consent to reuse their role-play text
     meta: dict[str, Any] = _json(dict)
     is_demo: bool = False
@@ -80,6 +86,23 @@ class Turn(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     withdrawn: bool = False
+
+
+# Every turn written through the ORM (a live role-play, an import) passes here; the runner's
+# bulk inserts pass repo_eval.turn_row, which does the same. PostgreSQL refuses a NUL in text
+# and no driver encodes a lone surrogate, so one odd reply would otherwise fail its whole
+# transaction (domain/storable.py).
+_TURN_TEXT = ("content", "error_message", "model", "error_kind", "parameters")
+
+
+@sa.event.listens_for(Turn, "before_insert")
+@sa.event.listens_for(Turn, "before_update")
+def _storable_turn(_mapper: Any, _connection: Any, turn: Turn) -> None:
+    values = {name: getattr(turn, name) for name in _TURN_TEXT}
+    cleaned = clean_row(values, fields=_TURN_TEXT)
+    for name in _TURN_TEXT:
+        if cleaned[name] is not values[name]:
+            setattr(turn, name, cleaned[name])
 
 
 class Rating(SQLModel, table=True):

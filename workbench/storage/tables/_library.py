@@ -87,3 +87,8 @@ class Run(SQLModel, table=True):
     finished_at: datetime | None = None
     manifest: dict[str, Any] = _json(dict)
     is_demo: bool = False
+    # The lease (migration 0011): who plays the run now, taken with one conditional UPDATE and
+    # renewed while it plays, so a second runner refuses instead of duplicating exchanges.
+    lease_holder: str | None = Field(default=None, max_length=160)
+    lease_taken_at: datetime | None = None
+    lease_expires_at: datetime | None = None
