@@ -188,7 +188,7 @@ def test_a_lock_and_a_slowdown_are_listed_and_lifted_with_an_audit(
                                       now=t0 + timedelta(seconds=5 * i))
     [locked] = [v for v in accounts.staff_accounts(engine=engine, now=t0) if v.code == "exp"]
     assert locked.locked_minutes == 15
-    [slow] = accounts.list_limits(engine=engine, kind=ThrottleKind.join,
+    [slow] = accounts.list_limits(engine=engine, kind=ThrottleKind.join_code,
                                   now=t0 + timedelta(seconds=50))
     assert slow.subject == "203.0.113.9" and slow.failures == accounts.JOIN_FREE_FAILURES + 1
     assert slow.wait_seconds == 4  # the 11th failure at 50 s set a 4 s wait
@@ -196,7 +196,7 @@ def test_a_lock_and_a_slowdown_are_listed_and_lifted_with_an_audit(
     assert not accounts.lift_limit(engine=engine, key=slow.key, lifted_by="fac")  # twice
     assert accounts.unlock_staff(engine=engine, code="exp", unlocked_by="fac")
     assert accounts.sign_in(engine=engine, code="exp", password=PASSWORD, now=t0).code == "exp"
-    assert accounts.list_limits(engine=engine, kind=ThrottleKind.join) == []
+    assert accounts.list_limits(engine=engine, kind=ThrottleKind.join_code) == []
     day = training.list_days(engine=engine)[0]
     assert day.id == day_id
     with Session(engine) as s:
@@ -246,7 +246,7 @@ def test_odd_client_texts_get_a_bounded_key(engine: sa.Engine, library, client: 
         accounts.redeem_join_code(engine=engine, code="nope", client=client)
     with Session(engine) as s:
         [row] = s.exec(select(LoginThrottle)).all()
-    assert len(row.key) <= 5 + 64 and row.kind == ThrottleKind.join
+    assert len(row.key) <= 5 + 64 and row.kind == ThrottleKind.join_code
 
 
 @pytest.mark.parametrize("count", [0, -1, accounts.MAX_CODES_AT_ONCE + 1, 10**9, True, 2.5, "3"])

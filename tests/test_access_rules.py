@@ -95,21 +95,21 @@ def test_a_success_clears_a_user_name_but_gives_back_only_its_own_join_attempt()
     user = access.reserve(access.Throttle(kind=ThrottleKind.user, failures=4,
                                           window_started_at=T0), T0)
     assert access.settle_success(user.state, user.state).failures == 0
-    join = access.Throttle(kind=ThrottleKind.join, failures=9, last_failure_at=T0,
+    join = access.Throttle(kind=ThrottleKind.join_code, failures=9, last_failure_at=T0,
                            window_started_at=T0)
     mine = access.reserve(join, T0).state  # the 10th attempt sets the first wait
     assert mine.blocked_until == T0 + timedelta(seconds=2)
     after = access.settle_success(mine, mine)
     assert after.failures == 9 and after.blocked_until is None
     # Someone else's failure came in between: its wait stays.
-    theirs = access.reserve(access.Throttle(kind=ThrottleKind.join, failures=10,
+    theirs = access.reserve(access.Throttle(kind=ThrottleKind.join_code, failures=10,
                                             last_failure_at=T0), T0 + timedelta(seconds=3))
     kept = access.settle_success(theirs.state, mine)
     assert kept.blocked_until == theirs.state.blocked_until
 
 
 def test_join_failures_are_forgotten_after_a_quiet_quarter_hour() -> None:
-    state = access.Throttle(kind=ThrottleKind.join, failures=30, last_failure_at=T0,
+    state = access.Throttle(kind=ThrottleKind.join_code, failures=30, last_failure_at=T0,
                             blocked_until=T0 + timedelta(seconds=60))
     assert access.is_limited(state, T0 + timedelta(minutes=14))
     assert not access.is_limited(state, T0 + access.JOIN_WINDOW)

@@ -197,7 +197,7 @@ def test_a_forged_forwarded_header_does_not_reset_the_count(
     at.text_input(key="auth_join_code").input(code)
     button(at, "Meedoen").click().run()
     assert "Even geduld" in texts(at)  # counted on the real peer, not the forged header
-    [limit] = accounts.list_limits(engine=eng, kind=ThrottleKind.join)
+    [limit] = accounts.list_limits(engine=eng, kind=ThrottleKind.join_code)
     assert limit.subject == "203.0.113.50"
 
 

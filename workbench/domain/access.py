@@ -3,7 +3,7 @@ guess a password or a join code.
 
 Staff passwords (`ThrottleKind.user`, one counter per user name): `STAFF_MAX_FAILURES` failures
 within `STAFF_WINDOW` of the first lock the user name until that window has passed; a success
-starts over. Join codes (`ThrottleKind.join`, one counter per client address): a whole room of
+starts over. Join codes (`ThrottleKind.join_code`, one counter per client address): a whole room of
 tablets may share one address, so a typo must never lock the room out. The first
 `JOIN_FREE_FAILURES` failures cost nothing; after that each attempt from the address has to
 wait a delay that doubles up to `JOIN_MAX_DELAY`, and the count starts over after `JOIN_WINDOW`

@@ -167,7 +167,7 @@ class ThrottleKind(StrEnum):
     """What a sign-in rate limit counts: failures per user name, or per client address."""
 
     user = "user"  # staff passwords: a hard lock after a few failures
-    join = "join"  # panel join codes: a growing delay, never a lock of the room
+    join_code = "join"  # panel join codes: a growing delay, never a lock of the room
 
 
 class RunStatus(StrEnum):

@@ -75,9 +75,10 @@ def replies_of_conversations(*, session: Session, conversation_ids: Collection[i
     """Every ok, not withdrawn bot reply of these conversations, in conversation order."""
     if not conversation_ids:
         return []
-    convs = session.exec(
-        select(Conversation.id, Conversation.kind, Conversation.scenario_snapshot_id,
-               Conversation.repeat_index, ScenarioSnapshot.scenario_id)
+    convs = session.execute(
+        sa.select(col(Conversation.id), col(Conversation.kind),
+                  col(Conversation.scenario_snapshot_id), col(Conversation.repeat_index),
+                  col(ScenarioSnapshot.scenario_id))
         .outerjoin(ScenarioSnapshot,
                    col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
         .where(col(Conversation.id).in_(list(conversation_ids)))
@@ -105,7 +106,7 @@ def replies_of_conversations(*, session: Session, conversation_ids: Collection[i
 
 
 def run_conversation_ids(*, session: Session, run_id: str) -> list[int]:
-    return [int(i) for i in session.exec(
+    return [int(i or 0) for i in session.exec(
         select(col(Conversation.id)).where(Conversation.run_id == run_id)
         .order_by(col(Conversation.id)))]
 

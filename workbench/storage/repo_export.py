@@ -147,10 +147,10 @@ def rating_rewrites(*, session: Session, turn_ids: Collection[int] | None = None
     if turn_ids is not None:
         out: list[tuple[int, int, int, str]] = []
         for part in _chunks(turn_ids):
-            out += [(int(t), int(r), int(p), text) for t, r, p, text in
+            out += [(int(t), int(r or 0), int(p), text or "") for t, r, p, text in
                     session.exec(q.where(col(Rating.turn_id).in_(part)))]
         return out
-    return [(int(t), int(r), int(p), text) for t, r, p, text in session.exec(q)]
+    return [(int(t), int(r or 0), int(p), text or "") for t, r, p, text in session.exec(q)]
 
 
 # --- pairwise -----------------------------------------------------------------------------------

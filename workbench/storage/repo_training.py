@@ -173,7 +173,7 @@ def day_counts(*, session: Session, training_day_id: int, rubric_version_id: int
                overlap: int) -> dict[str, int]:
     """Counts for the facilitator's progress panel, each one aggregate query."""
     started = session.exec(
-        select(sa.func.count(sa.distinct(Turn.conversation_id)))
+        select(sa.func.count(sa.distinct(col(Turn.conversation_id))))
         .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
         .where(Conversation.training_day_id == training_day_id)
     ).one()
@@ -251,7 +251,7 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
         .where(
             Conversation.training_day_id == training_day_id,
             sa.or_(col(Conversation.participant_id).is_(None),
-                   Conversation.participant_id != rater_id),
+                   col(Conversation.participant_id) != rater_id),
             Turn.role == TurnRole.assistant, Turn.status == TurnStatus.ok,
             Turn.withdrawn == False,  # noqa: E712
             col(Turn.id) > after_turn_id,
@@ -260,8 +260,8 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
         .prefix_with("MATERIALIZED")
     )
     mine = sa.exists().where(
-        Rating.turn_id == day.c.id, Rating.rater_id == rater_id,
-        Rating.rubric_version_id == rubric_version_id,
+        col(Rating.turn_id) == day.c.id, col(Rating.rater_id) == rater_id,
+        col(Rating.rubric_version_id) == rubric_version_id,
     )
     taken = (
         select(sa.func.count())
@@ -270,8 +270,8 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
             # The progress rule, but a fresh draft also holds a place (see DRAFT_CLAIM).
             col(Rating.source).in_(rules.sources(Purpose.progress)),
             Rating.withdrawn == False,  # noqa: E712
-            sa.or_(Rating.status == RatingStatus.submitted,
-                   sa.and_(Rating.status == RatingStatus.draft,
+            sa.or_(col(Rating.status) == RatingStatus.submitted,
+                   sa.and_(col(Rating.status) == RatingStatus.draft,
                            col(Rating.updated_at) >= claim_since)),
         )
         .scalar_subquery()

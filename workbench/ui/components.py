@@ -90,7 +90,7 @@ def rubric_fields(rubric: Rubric, prefix: str, draft: RatingInput | None = None,
     vertical scale reads better than a wrapped row in a narrow column). Inside a form."""
     values: dict[str, Any] = {}
     for crit in rubric.criteria:
-        levels = list(crit.levels())
+        levels: list[int | str] = list(crit.levels())
         current = draft_value(rubric, crit.key, draft)
         label = f"**{crit.name}**" + (f" · {t('scoring.critical')}" if crit.critical else "")
         values[crit.key] = st.radio(

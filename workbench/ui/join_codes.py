@@ -78,7 +78,7 @@ def _batch(day: training.DayView) -> None:
 def _slowdowns(facilitator: str) -> None:
     st.markdown(f"**{t('join_codes.limits.title')}**")
     st.caption(t("join_codes.limits.intro", free=accounts.JOIN_FREE_FAILURES))
-    limits = accounts.list_limits(engine=state.engine(), kind=ThrottleKind.join)
+    limits = accounts.list_limits(engine=state.engine(), kind=ThrottleKind.join_code)
     if not limits:
         st.caption(t("join_codes.limits.none"))
     for limit in limits:

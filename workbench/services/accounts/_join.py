@@ -153,7 +153,7 @@ def redeem_join_code(*, engine: sa.Engine, code: str, client: str = "unknown",
     today = today or date.today()
     key = join_key(client)
     with session_scope(engine) as s:
-        decision = _throttle.reserve(session=s, key=key, kind=ThrottleKind.join, now=now)
+        decision = _throttle.reserve(session=s, key=key, kind=ThrottleKind.join_code, now=now)
         if not decision.allowed:
             refused = AuthError("auth.join_wait", seconds=access.whole_seconds(decision.wait))
         else:

@@ -93,7 +93,7 @@ def create_run(
         target = repo.get_bot_target(session=s, name=bot_name)
         if target.current_prompt_version_id is None:
             raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
-        run = Run(id=run_id or new_run_id(), bot_target_id=target.id,
+        run = Run(id=run_id or new_run_id(), bot_target_id=target.id or 0,
                   prompt_version_id=target.current_prompt_version_id, scenario_ids=ids,
                   repeat=repeat, concurrency=concurrency, is_demo=is_demo)
         s.add(run)

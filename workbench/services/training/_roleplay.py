@@ -81,7 +81,7 @@ def _state(s: Session, library: Library, participant_id: int,
     d = s.get(TrainingDay, day_id)
     if d is None:
         raise repo.NotFound(f"training day {day_id}")
-    day = _view(d)
+    day = _view(s, d)
     mine = [(c, sid) for c, sid in repo_training.roleplays_of(session=s,
                                                                  participant_id=participant_id)
             if c.training_day_id == day_id]
