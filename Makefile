@@ -80,8 +80,10 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest
 
+# The type gate and the linter; CI runs it before the tests (.ci/run).
 lint: install-test
 	$(BIN)/ruff check workbench tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data test-output

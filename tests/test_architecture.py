@@ -36,6 +36,16 @@ def test_modules_stay_readable() -> None:
     assert too_long == {}
 
 
+def test_mypy_is_clean() -> None:
+    """The type gate `make lint` runs, here too so a local `make test` sees it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=PKG.parent, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def test_ruff_is_clean() -> None:
     import subprocess
     import sys
