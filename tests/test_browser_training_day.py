@@ -115,6 +115,21 @@ def idle(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=WAIT_MS)
 
 
+def pick_scenario(page, scenario: str) -> None:  # type: ignore[no-untyped-def]
+    """Choose a scenario in the new-day form and close its list.
+
+    Escape does not always close Streamlit's multiselect list; an open list covers the fields
+    and buttons under it, so a later click lands on the list and the next field never shows.
+    Clicking the day's name label closes it; the walk goes on only once no list is open.
+    """
+    from playwright.sync_api import expect
+    page.get_by_test_id("stMultiSelect").first.click()
+    page.get_by_role("option", name=re.compile(re.escape(scenario))).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("Naam van de dag", exact=True).click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
+
+
 def wait_for_rows(engine, table, n: int, *where) -> None:  # type: ignore[no-untyped-def]
     """Until the database holds `n` rows of `table` (a click's work has been stored)."""
     deadline = time.monotonic() + WAIT_MS / 1000
@@ -145,9 +160,7 @@ def test_a_whole_training_day(server: str, settings, library) -> None:  # type: 
             steps.shot(fac, "facilitator-signed-in")
             nav(fac, "Trainingsdag")
             fac.get_by_label("Naam van de dag").fill("Browsertest")
-            fac.get_by_test_id("stMultiSelect").first.click()
-            fac.get_by_role("option", name=re.compile(re.escape(scenario))).click()
-            fac.keyboard.press("Escape")
+            pick_scenario(fac, scenario)
             overlap = fac.get_by_role("spinbutton", name="Beoordelaars per antwoord")
             overlap.fill("1")
             overlap.press("Tab")
