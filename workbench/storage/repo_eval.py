@@ -199,17 +199,6 @@ def judge_rating_counts(*, session: Session) -> list[tuple[str, int, int]]:
     return [(str(c), int(rv), int(n)) for c, rv, n in rows]
 
 
-def judge_failures(*, session: Session, judge_code: str | None = None,
-                   turn_ids: Collection[int] | None = None, limit: int = 200
-                   ) -> list[AuditEvent]:
-    q = select(AuditEvent).where(AuditEvent.action == JUDGE_FAILURE)
-    if judge_code is not None:
-        q = q.where(AuditEvent.actor == judge_code)
-    if turn_ids is not None:
-        q = q.where(col(AuditEvent.entity_id).in_([str(t) for t in turn_ids]))
-    return list(session.exec(q.order_by(col(AuditEvent.id).desc()).limit(limit)))
-
-
 def judge_failure_count(*, session: Session, judge_code: str) -> int:
     return int(session.exec(select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == JUDGE_FAILURE, AuditEvent.actor == judge_code)).one())

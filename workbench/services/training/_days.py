@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from workbench.domain.enums import Audience, TrainingDayStatus
-from workbench.domain.library import Library, LoadedScenario
+from workbench.domain.library import Library
 from workbench.services.errors import UserError
 from workbench.services.targets import ensure_reference_target
 from workbench.storage import repo, repo_training
@@ -340,7 +340,3 @@ def day_progress(*, engine: sa.Engine, training_day_id: int) -> DayProgress:
         )
         return DayProgress(**counts)
 
-
-def day_scenarios(*, library: Library, day: DayView) -> list[LoadedScenario]:
-    """The day's scenarios in the facilitator's order (ones no longer in the library left out)."""
-    return [library.scenarios[sid] for sid in day.scenario_ids if sid in library.scenarios]

@@ -126,12 +126,6 @@ def _item(s: Session, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem
                     training_day_id=conv.training_day_id)
 
 
-def load_pair(*, engine: sa.Engine, rater_id: int, turn_a_id: int, turn_b_id: int) -> PairItem:
-    a, b = sorted((turn_a_id, turn_b_id))
-    with session_scope(engine) as s:
-        return _item(s, rater_id, a, b)
-
-
 def record_pair(*, engine: sa.Engine, rater_id: int, item: PairItem, preferred: str,
            reason: str | None = None) -> int:
     """Store the judgement. `preferred` is what the rater clicked: "left", "right" or "tie";
