@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from tests.training_support import panel_member
+from tests.training_support import panel_member, staff
 from workbench.domain.enums import ConversationKind
 from workbench.services import targets, training
 from workbench.storage.db import session_scope
@@ -109,3 +109,22 @@ def test_a_roleplay_start_is_one_transaction_and_a_message_at_most_three(day: An
     assert text and handle.turn_id is not None
     assert message[0] <= 3, message[0]
     print(f"\ntransactions: role-play start {started[0]}, panel message {message[0]}")
+
+
+def test_the_next_reply_to_score_is_chosen_and_loaded_in_one_transaction(day: Any,
+                                                                         library: Any) -> None:
+    engine, day_id = day
+    member = panel_member(engine, day_id)
+    cid = training.begin_roleplay(engine=engine, library=library,
+                                  participant_id=member.participant_id,
+                                  scenario_id=sorted(library.scenarios)[0], consent=True)
+    training.send_message(engine=engine, participant_id=member.participant_id,
+                          conversation_id=cid, text="Hij heeft me gisteren geduwd.")
+    handle = training.stream_reply(engine=engine, conversation_id=cid)
+    "".join(handle)
+    expert = staff(engine, "expert-1")
+    with counting_transactions(engine) as read:
+        item = training.next_item(engine=engine, rater_id=expert.participant_id,
+                                  training_day_id=day_id)
+    assert item is not None and item.turn_id == handle.turn_id
+    assert read[0] == 1, read[0]

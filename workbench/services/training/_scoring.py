@@ -137,30 +137,35 @@ def next_turn_id(*, engine: sa.Engine, rater_id: int, training_day_id: int,
                  after_turn_id: int = 0) -> tuple[int, int] | None:
     """(turn id, rubric version id) of what this rater should score next on the day, or None."""
     with session_scope(engine) as s:
-        day = s.get(TrainingDay, training_day_id)
-        if day is None or day.expert_rubric_version_id is None:
-            return None
-        rv = day.expert_rubric_version_id
-        if after_turn_id == 0:
-            draft = repo_training.oldest_draft_turn_id(
-                session=s, rater_id=rater_id, training_day_id=training_day_id,
-                rubric_version_id=rv)
-            if draft is not None:
-                return draft, rv
-        tid = repo_training.next_queue_turn_id(
+        return _next_turn_id(s, rater_id, training_day_id, after_turn_id)
+
+
+def _next_turn_id(s: Session, rater_id: int, training_day_id: int,
+                  after_turn_id: int) -> tuple[int, int] | None:
+    day = s.get(TrainingDay, training_day_id)
+    if day is None or day.expert_rubric_version_id is None:
+        return None
+    rv = day.expert_rubric_version_id
+    if after_turn_id == 0:
+        draft = repo_training.oldest_draft_turn_id(
             session=s, rater_id=rater_id, training_day_id=training_day_id,
-            rubric_version_id=rv, overlap=day.overlap, after_turn_id=after_turn_id)
-        return (tid, rv) if tid is not None else None
+            rubric_version_id=rv)
+        if draft is not None:
+            return draft, rv
+    tid = repo_training.next_queue_turn_id(
+        session=s, rater_id=rater_id, training_day_id=training_day_id,
+        rubric_version_id=rv, overlap=day.overlap, after_turn_id=after_turn_id)
+    return (tid, rv) if tid is not None else None
 
 
 def next_item(*, engine: sa.Engine, rater_id: int, training_day_id: int,
               after_turn_id: int = 0) -> ScoringItem | None:
-    found = next_turn_id(engine=engine, rater_id=rater_id, training_day_id=training_day_id,
-                         after_turn_id=after_turn_id)
-    if found is None:
-        return None
-    return load_item(engine=engine, rater_id=rater_id, turn_id=found[0],
-                     rubric_version_id=found[1])
+    """The next reply to score, chosen and loaded in one read (one unit of work per rerun)."""
+    with session_scope(engine) as s:
+        found = _next_turn_id(s, rater_id, training_day_id, after_turn_id)
+        if found is None:
+            return None
+        return _load(s, rater_id, found[0], found[1])
 
 
 def _check(rubric: Rubric, reply: str, form: RatingInput, *, final: bool,
