@@ -21,6 +21,7 @@ from workbench.cli import (
     jobs,
     library,
     runs,
+    simulate,
     start,
 )
 
@@ -35,6 +36,7 @@ app = typer.Typer(
 for group in (start, library, bots, runs, evaluation, export, curation, accounts,
               dashboard, jobs):
     app.add_typer(group.app)
+app.add_typer(simulate.app)  # workbench simulate
 
 
 def main() -> None:

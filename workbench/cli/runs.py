@@ -36,6 +36,7 @@ def run(
         LeaseLost,
         RunBusy,
         RunSummary,
+        WrongRunKind,
         create_run,
         execute_run,
     )
@@ -77,6 +78,8 @@ def run(
         common.not_found(exc)
     except (RunBusy, LeaseLost) as exc:  # another runner plays the run
         common.fail(str(exc))
+    except WrongRunKind as exc:  # a simulation: `workbench simulate --resume` plays it
+        common.fail(str(exc), code=common.EXIT_USAGE)
     except asyncio.CancelledError:
         common.fail(f"stopped; `workbench run --resume {run_id}` continues the run")
     err.print(f"{summary.finished}/{summary.conversations} conversations finished, "

@@ -92,6 +92,7 @@ class ConversationKind(StrEnum):
     scripted = "scripted"
     batch = "batch"
     replay = "replay"
+    simulated = "simulated"  # a simulated user played the scenario (workbench simulate)
 
 
 class ConversationStatus(StrEnum):
@@ -185,6 +186,20 @@ class JobKind(StrEnum):
     export = "export"
     report = "report"
     noop = "noop"  # proves the queue works end to end (benchmarks, health checks)
+    simulate = "simulate"  # a simulated user plays scenarios against a bot (workbench simulate)
+
+
+class SimulationStop(StrEnum):
+    """Why a simulated conversation ended (kept in the conversation's meta, `stop`)."""
+
+    max_turns = "max_turns"  # the simulated user said --max-turns messages
+    goal_reached = "goal_reached"  # the persona heard what it came for
+    safety = "safety"  # an acute scenario was given 112, or the persona's danger appeared
+    script_done = "script_done"  # the deterministic user had nothing left to say
+    user_model_failed = "user_model_failed"  # the user model failed or said nothing usable
+    bot_failed = "bot_failed"  # the bot under test failed (its error kind is on the turn)
+    context_overflow = "context_overflow"  # the conversation no longer fits a model's context
+    not_stored = "not_stored"  # the database refused an exchange
 
 
 class JobStatus(StrEnum):

@@ -20,6 +20,17 @@ its reply is an ok, not withdrawn bot reply. The source decides the rest:
   to the facilitator when no person has scored it;
 - the LLM ``judge`` counts nowhere here: it overrates and misses safety problems experts flag
   (it has its own alignment report, and pre-screens only where it is trusted).
+
+Which conversations a reply may count from (its conversation's *kind*): every kind, except
+that a ``simulated`` conversation (a simulated user played the scenario, `workbench
+simulate`) never counts in ``figures`` or ``progress``. The dashboard's live figures, the
+board report and the readiness gate are about what people wrote and scored, and a machine
+playing the person must not move them; the dashboard shows simulated conversations in a
+section of their own. For the facilitator nothing changes either: a simulation belongs to no
+training day, and its replies are neither "replies of the day" nor in the rater queue.
+Ratings people give on simulated replies do count for ``agreement`` (they are judgements of
+bot replies like any other) and ``export`` (the user side is generated, not a person's text,
+so it needs no consent).
 """
 
 from __future__ import annotations
@@ -51,6 +62,19 @@ COUNTED_SOURCES: dict[Purpose, frozenset[RatingSource]] = {
     Purpose.export: PEOPLE_AND_STAND_INS,
     Purpose.progress: frozenset({RatingSource.human}),
 }
+
+
+COUNTED_KINDS: dict[Purpose, frozenset[ConversationKind]] = {
+    Purpose.figures: frozenset(ConversationKind) - {ConversationKind.simulated},
+    Purpose.agreement: frozenset(ConversationKind),
+    Purpose.export: frozenset(ConversationKind),
+    Purpose.progress: frozenset(ConversationKind) - {ConversationKind.simulated},
+}
+
+
+def conversation_counts(*, purpose: Purpose, kind: str) -> bool:
+    """Whether replies of a conversation of `kind` count for `purpose` (module docstring)."""
+    return ConversationKind(kind) in COUNTED_KINDS[purpose]
 
 
 def reply_counts(*, role: str, status: str, withdrawn: bool) -> bool:

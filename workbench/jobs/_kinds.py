@@ -243,3 +243,51 @@ def noop_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> d
     if p.steps:
         progress(p.steps, p.steps)
     return {"steps": p.steps}
+
+
+class SimulateParams(_Params):
+    run_id: str = Field(min_length=1, max_length=40)
+    concurrency: int | None = Field(default=None, ge=1, le=512)
+
+
+def simulate_job(engine: sa.Engine, params: dict[str, Any], progress: Progress
+                 ) -> dict[str, Any]:
+    """Play (or finish playing) a simulation (`workbench simulate --background`); a resumed
+    job continues every conversation from its stored history. Both the bot and the user model
+    ask first whether the job must stop, so a cancel ends it between messages."""
+    from workbench.config import get_settings
+    from workbench.services.evaluation import RunBusy, execute_simulation
+    from workbench.services.targets import bot_for
+    from workbench.storage import repo
+    from workbench.storage.db import session_scope
+    from workbench.storage.tables import Run
+
+    p = SimulateParams.model_validate(params)
+    s = get_settings()
+    with session_scope(engine) as session:
+        run = session.get(Run, p.run_id)
+        if run is None or "simulation" not in (run.manifest or {}):
+            raise JobFailed(f"no simulation with run id '{p.run_id}'")
+        bot = bot_for(repo.get_bot_target_by_id(session=session,
+                                                bot_target_id=run.bot_target_id))
+        name = run.manifest["simulation"].get("user_model")
+        user_bot = None if name is None else _StopBetweenExchanges(
+            bot_for(repo.get_bot_target(session=session, name=name)), progress)
+
+    def report(_event: str, done: int, total: int) -> None:
+        progress(done, total, f"{done}/{total} conversations")
+
+    while True:
+        try:
+            summary = asyncio.run(execute_simulation(
+                engine=engine, run_id=p.run_id, runs_dir=s.runs_dir,
+                bot=_StopBetweenExchanges(bot, progress), user_bot=user_bot, progress=report,
+                concurrency=p.concurrency, lease_s=s.run_lease_s))
+            break
+        except RunBusy:  # as run_job: wait for a dead holder's lease to expire
+            progress.check()
+            time.sleep(1.0)
+    r = summary.run
+    return {"run_id": r.run_id, "out_dir": str(r.out_dir), "conversations": r.conversations,
+            "finished": r.finished, "failed": r.failed, "replies": r.replies,
+            "errors": r.errors, "stops": summary.stops, "duration_s": round(r.duration_s, 3)}

@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     JobKind.report: "workbench.jobs._kinds:report_job",
     JobKind.noop: "workbench.jobs._kinds:noop_job",
 }
+BUILTIN[JobKind.simulate] = "workbench.jobs._kinds:simulate_job"  # workbench simulate
 
 _KIND = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _registered: dict[str, JobFn] = {}

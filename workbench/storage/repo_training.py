@@ -163,6 +163,7 @@ def _replies_of_day(training_day_id: int) -> sa.Select:
         .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
         .where(
             Conversation.training_day_id == training_day_id,
+            *rules.conversation_counts(Purpose.progress),
             Turn.role == TurnRole.assistant, Turn.status == TurnStatus.ok,
             Turn.withdrawn == False,  # noqa: E712
         )
@@ -252,6 +253,7 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
             Conversation.training_day_id == training_day_id,
             sa.or_(col(Conversation.participant_id).is_(None),
                    col(Conversation.participant_id) != rater_id),
+            *rules.conversation_counts(Purpose.progress),
             Turn.role == TurnRole.assistant, Turn.status == TurnStatus.ok,
             Turn.withdrawn == False,  # noqa: E712
             col(Turn.id) > after_turn_id,

@@ -15,14 +15,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from workbench.domain.enums import RatingStatus, TurnRole, TurnStatus
-from workbench.domain.rules import COUNTED_SOURCES, Purpose
-from workbench.storage.tables import Rating, Turn
+from workbench.domain.rules import COUNTED_KINDS, COUNTED_SOURCES, Purpose
+from workbench.storage.tables import Conversation, Rating, Turn
 
-__all__ = ["Purpose", "RATING", "TURN", "rating_counts", "reply_counts", "reply_unsafe",
-           "sources"]
+__all__ = ["CONVERSATION", "conversation_counts", "kinds", "Purpose", "RATING", "TURN",
+           "rating_counts", "reply_counts", "reply_unsafe", "sources"]
 
 RATING: sa.Table = Rating.__table__  # type: ignore[attr-defined]
 TURN: sa.Table = Turn.__table__  # type: ignore[attr-defined]
+CONVERSATION: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
+
+
+def kinds(purpose: Purpose) -> list[str]:
+    return sorted(k.value for k in COUNTED_KINDS[purpose])
+
+
+def conversation_counts(purpose: Purpose, *, conversation: Any = CONVERSATION
+                        ) -> list[sa.ColumnElement[bool]]:
+    """Conditions on the conversation a reply is in (``conversation`` may be an alias)."""
+    return [conversation.c.kind.in_(kinds(purpose))]
 
 
 def sources(purpose: Purpose) -> list[str]:

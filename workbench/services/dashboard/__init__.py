@@ -29,11 +29,15 @@ from workbench.services.dashboard._report import (
     report_scope,
     write_report,
 )
+from workbench.services.dashboard._simulated import (
+    simulated_overview,
+)
 from workbench.services.dashboard._stats import (
     apply_pending_statistics,
     check_statistics,
     rebuild_statistics,
 )
+from workbench.storage.repo_simulate import SimulatedCounts
 from workbench.storage.stats.sql import DashboardFilter
 
 __all__ = [
@@ -57,6 +61,8 @@ __all__ = [
     "report_scope",
     "ReportResult",
     "scrub_pending_excerpts",
+    "simulated_overview",
+    "SimulatedCounts",
     "t_interval",
     "tr",
     "write_report",

@@ -1,6 +1,6 @@
-"""Evaluation without people in the room: batch runs of the scripted suite, imported
-transcripts, the rubric judge and its alignment with experts, expectation checks, ragas metrics
-and the regression gate that compares two runs.
+"""Evaluation without people in the room: batch runs of the scripted suite, simulated users
+(`workbench simulate`), imported transcripts, the rubric judge and its alignment with experts,
+expectation checks, ragas metrics and the regression gate that compares two runs.
 """
 
 from workbench.services.evaluation._alignment import (
@@ -60,9 +60,16 @@ from workbench.services.evaluation._replay import (
 )
 from workbench.services.evaluation._runs import (
     RunSummary,
+    WrongRunKind,
     create_run,
     execute_run,
     new_run_id,
+)
+from workbench.services.evaluation._simulate import (
+    SCRIPTED_USER,
+    SimulationSummary,
+    create_simulation,
+    execute_simulation,
 )
 
 __all__ = [
@@ -76,8 +83,10 @@ __all__ = [
     "ComparisonRow",
     "ConversationChecks",
     "create_run",
+    "create_simulation",
     "CriterionRow",
     "execute_run",
+    "execute_simulation",
     "expectation_outcomes_for_turn",
     "import_transcripts",
     "ImportReport",
@@ -105,8 +114,11 @@ __all__ = [
     "RunSummary",
     "ScenarioFacts",
     "SCHEMA_FORMS",
+    "SCRIPTED_USER",
+    "SimulationSummary",
     "string_scores",
     "trusted_criteria",
     "TrustThresholds",
     "TurnExpectation",
+    "WrongRunKind",
 ]

@@ -74,6 +74,15 @@ class RunSummary:
     truncated_replies: int = 0  # replies the server stopped at max_tokens or a full context
 
 
+class WrongRunKind(ValueError):
+    """A simulation given to the scripted runner, or a scripted run to the simulator."""
+
+
+def is_simulation(run: Run) -> bool:
+    """A run made by `workbench simulate` (its settings are in the manifest's `simulation`)."""
+    return "simulation" in (run.manifest or {})
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -157,6 +166,9 @@ async def _play_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, bot: Bot 
         run = s.get(Run, run_id)
         if run is None:
             raise repo.NotFound(f"no run with id '{run_id}'")
+        if is_simulation(run):
+            raise WrongRunKind(f"run {run_id} is a simulation; continue it with "
+                               f"`workbench simulate --resume {run_id}`")
         pv = s.get(PromptVersion, run.prompt_version_id)
         assert pv is not None
         if bot is None:
@@ -318,6 +330,8 @@ def finish_run(*, engine: sa.Engine, run_id: str, runs_dir: Path, errors: dict[s
             "scenarios": {snap.scenario_id: snap.sha256 for _, snap in rows},
             "repeat": run.repeat, "concurrency": run.concurrency,
             "counts": counts, "errors": all_errors, **tallies,
+            # A simulation's settings, written when it was made, stay with it (resume reads them).
+            **({"simulation": previous["simulation"]} if "simulation" in previous else {}),
             "started_at": run.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "sessions": [*previous.get("sessions", []), {"duration_s": round(duration_s, 3)}],
@@ -337,6 +351,7 @@ def _transcript_line(conv: Conversation, snap: ScenarioSnapshot, turns: list[Tur
     return {
         "conversation_id": conv.id, "scenario_id": snap.scenario_id,
         "scenario_sha256": snap.sha256, "repeat": conv.repeat_index, "status": str(conv.status),
+        **({"stop": conv.meta["stop"]} if (conv.meta or {}).get("stop") else {}),
         "messages": [
             {"role": str(t.role), "content": t.content, "status": str(t.status),
              **({"error": t.error_kind} if t.error_kind else {}),

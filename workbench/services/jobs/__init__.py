@@ -20,6 +20,7 @@ from workbench.services.jobs._starts import (
     enqueue_metrics,
     enqueue_report,
     enqueue_run,
+    enqueue_simulation,
     export_params,
     recent_runs,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "enqueue_metrics",
     "enqueue_report",
     "enqueue_run",
+    "enqueue_simulation",
     "export_params",
     "get_job",
     "JobView",

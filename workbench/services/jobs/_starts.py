@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from workbench.domain.enums import JobKind
 from workbench.domain.library import Library
 from workbench.jobs import Queue
-from workbench.services.evaluation import SCHEMA_FORMS, create_run
+from workbench.services.evaluation import SCHEMA_FORMS, create_run, create_simulation
 from workbench.services.export import ExportFormat, ExportOptions
 from workbench.services.jobs._jobs import JobView, enqueue
 from workbench.storage import repo, repo_jobs
@@ -125,3 +125,31 @@ def recent_runs(*, engine: sa.Engine, limit: int = 30) -> list[RunChoice]:
     """Runs to start a judge or metrics job on, newest first."""
     with session_scope(engine) as s:
         return [RunChoice(*row) for row in repo_jobs.recent_runs(session=s, limit=limit)]
+
+
+def enqueue_simulation(*, engine: sa.Engine, created_by: str | None,
+                       library: Library | None = None, bot_name: str | None = None,
+                       user_model: str | None = None, scenario_ids: list[str] | None = None,
+                       max_turns: int = 8, repeat: int = 1, concurrency: int = 4,
+                       resume: str | None = None, queue: Queue | None = None) -> JobView:
+    """A new simulation (`workbench simulate`) recorded now and played by a worker, or
+    (`resume`) an existing one finished by one. NotFound for an unknown bot, user model,
+    scenario or simulation; ValueError for a bad number or a run that is no simulation."""
+    if resume is not None:
+        with session_scope(engine) as s:
+            run = s.get(Run, resume)
+            if run is None:
+                raise NotFound(f"no run with id '{resume}'")
+            if "simulation" not in (run.manifest or {}):
+                raise ValueError(f"run {resume} is not a simulation; `workbench run --resume "
+                                 f"{resume}` continues it")
+        return enqueue(engine=engine, kind=JobKind.simulate, params={"run_id": resume},
+                       created_by=created_by, queue=queue)
+    if bot_name is None or library is None:
+        raise ValueError("a new simulation needs a bot target and the library")
+    run_id = create_simulation(engine=engine, library=library, bot_name=bot_name,
+                               user_model=user_model, scenario_ids=list(scenario_ids or []),
+                               max_turns=max_turns, repeat=repeat, concurrency=concurrency)
+    return enqueue(engine=engine, kind=JobKind.simulate,
+                   params={"run_id": run_id, "concurrency": concurrency},
+                   created_by=created_by, queue=queue)

@@ -97,7 +97,8 @@ def rating_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
 
 def reply_conditions(filt: DashboardFilter) -> list[sa.ColumnElement[bool]]:
     """Conditions on the reply (turn) and its conversation; the query must join both."""
-    conds = rules.reply_counts(turn=T)
+    conds = [*rules.reply_counts(turn=T), *rules.conversation_counts(Purpose.figures,
+                                                                      conversation=C)]
     if filt.date_from is not None:
         conds.append(T.c.created_at >= _utc_midnight(filt.date_from))
     if filt.date_to is not None:

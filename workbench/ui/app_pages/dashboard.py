@@ -19,11 +19,13 @@ from workbench.services.dashboard import (
     COVERAGE_MIN_REPLIES,
     Dashboard,
     DashboardFilter,
+    SimulatedCounts,
     all_figures,
     build_dashboard,
     filter_options,
     render_report,
     report_scope,
+    simulated_overview,
     tr,
 )
 from workbench.ui import state
@@ -46,6 +48,11 @@ def _options(url: str, _engine: sa.Engine) -> dict[str, list[dict[str, Any]]]:
 def _dashboard(url: str, key: tuple[Any, ...], coverage_min: int, _engine: sa.Engine
                ) -> Dashboard:
     return build_dashboard(_engine, DashboardFilter(*key), coverage_min=coverage_min)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _simulated(url: str, bot_target_id: int | None, _engine: sa.Engine) -> SimulatedCounts:
+    return simulated_overview(_engine, bot_target_id=bot_target_id)
 
 
 def _choice(label: str, rows: list[dict[str, Any]], fmt: Any, key: str) -> int | None:
@@ -159,3 +166,31 @@ with tabs[3]:
     st.caption(t("dashboard.agreement_caption", n=AGREEMENT_MAX_ITEMS))
 with tabs[5]:
     _excerpts(d)
+
+
+def _decimal(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def _simulated_section(filt: DashboardFilter) -> None:
+    """Simulated conversations apart: the figures above never count them (domain/rules.py)."""
+    o = _simulated(url, filt.bot_target_id, engine)
+    if not o.conversations:
+        return
+    st.subheader(t("dashboard.simulated.title"))
+    st.caption(t("dashboard.simulated.caption"))
+    cols = st.columns(5)
+    cols[0].metric(t("dashboard.simulated.conversations"), o.conversations)
+    cols[1].metric(t("dashboard.simulated.replies"), o.replies)
+    cols[2].metric(t("dashboard.simulated.rated"), o.rated_replies)
+    cols[3].metric(t("dashboard.simulated.mean"), _decimal(o.mean_overall))
+    cols[4].metric(t("dashboard.simulated.unsafe"), o.unsafe_replies)
+    st.dataframe([{t("dashboard.simulated.stop_column"): t(f"dashboard.simulated.stop.{why}"),
+                   t("dashboard.simulated.count_column"): n}
+                  for why, n in sorted(o.by_stop.items())], hide_index=True)
+
+
+_simulated_section(filt)
