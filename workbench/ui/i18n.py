@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from workbench.i18n import DEFAULT_LANGUAGE, FOLDER, LANGUAGES, catalogue, translate
+from workbench.i18n import DEFAULT_LANGUAGE, FOLDER, LANGUAGES, catalogue, number, translate
 
 __all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "SESSION_KEY", "catalogue",
-           "current_language", "t", "translate"]
+           "current_language", "num", "t", "translate"]
 
 SESSION_KEY = "auth_language"
 
@@ -24,3 +24,8 @@ def current_language() -> str:
 def t(key: str, **fmt: object) -> str:
     """The text of `key` in the signed-in person's language."""
     return translate(key, current_language(), **fmt)
+
+
+def num(value: float | None, digits: int = 2, *, sign: bool = False) -> str:
+    """A figure in the signed-in person's language (a decimal comma in Dutch)."""
+    return number(value, current_language(), digits, sign=sign)
