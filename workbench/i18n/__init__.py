@@ -16,8 +16,8 @@ from typing import Any
 
 from workbench.domain.yamlsource import load_yaml
 
-__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "NO_NUMBER", "catalogue", "number",
-           "percent", "translate"]
+__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "NO_NUMBER", "catalogue", "chart_separators",
+           "number", "percent", "translate"]
 
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
@@ -65,6 +65,12 @@ def number(value: float | None, language: str, digits: int = 2, *, sign: bool = 
     if text.lstrip("+-").strip("0.") == "":
         text = text.lstrip("+-")  # -0.00 reads as 0.00: no sign on a rounded zero
     return text.replace(".", ",") if language == "nl" else text
+
+
+def chart_separators(language: str) -> str:
+    """Plotly's `layout.separators` (decimal mark, then thousands), so the numbers a chart
+    writes on its axes and in its hover texts follow `number`."""
+    return ",." if language == "nl" else ".,"
 
 
 def percent(share: float | None, language: str, digits: int = 0) -> str:
