@@ -277,3 +277,16 @@ def test_number_writes_a_decimal_comma_in_dutch_only() -> None:
     assert number(None, "nl") == number(float("nan"), "nl") == number(float("inf"), "en") == "–"
     assert percent(0.834, "nl") == "83%" and percent(0.8345, "nl", 1) == "83,5%"
     assert percent(None, "en") == "–"
+
+
+def test_alpha_reads_with_decimal_commas_in_dutch() -> None:
+    from workbench.domain.agreement import NO_VARIATION, AlphaResult, format_alpha
+
+    r = AlphaResult(0.7234, None, 40, 3, 120, 0.8, ci_low=0.6051, ci_high=0.8049)
+    assert format_alpha(r, language="nl") == "0,72 [0,61; 0,80]"
+    assert format_alpha(r) == "0.72 [0.61, 0.80]"  # English (and the CLI) as before
+    undefined = AlphaResult(None, NO_VARIATION, 40, 3, 120, 1.0)
+    assert format_alpha(undefined, language="nl") == \
+        "niet te berekenen: geen variatie, elke beoordeling is gelijk"
+    assert format_alpha(AlphaResult(float("nan"), None, 1, 2, 2, 1.0), language="nl") == \
+        "niet te berekenen: de formule gaf geen getal"
