@@ -82,7 +82,8 @@ def test_developer_previews_exports_and_downloads(eng, library, settings) -> Non
         rec = s.exec(select(ExportRecord)).one()
         assert rec.created_by == "dev-1" and rec.format == "openai-sft"
     download = at.get("download_button")
-    assert [d.proto.label for d in download] == ["Download (zip)", "Download gekozen export (zip)"]
+    assert [d.proto.label for d in download] == ["Zip downloaden",
+                                                   "Gekozen export downloaden (zip)"]
     assert download[0].proto.deferred_file_id  # zipped when clicked; the zip itself:
     with zipfile.ZipFile(io.BytesIO(export_zip(Path(rec.out_dir)))) as zf:
         names = {n.split("/", 1)[1] for n in zf.namelist()}

@@ -1,4 +1,4 @@
-"""Issue 14.2: right after an export, "Download (zip)" hands out that export, not an earlier
+"""Issue 14.2: right after an export, "Zip downloaden" hands out that export, not an earlier
 one (it delivered the earlier openai-sft zip right after an openai-dpo export)."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_download_after_an_export_is_that_export(eng, library, settings, monkeyp
 
             def offered() -> bool:
                 at.run()
-                return any(b.proto.label == "Download (zip)" for b in at.get("download_button"))
+                return any(b.proto.label == "Zip downloaden" for b in at.get("download_button"))
 
             wait_until(offered, timeout=60, what="the download button")
-            assert zip_manifest(downloads.of(at, "Download (zip)"))["format"] == fmt
+            assert zip_manifest(downloads.of(at, "Zip downloaden"))["format"] == fmt

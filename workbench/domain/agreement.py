@@ -231,13 +231,23 @@ def alpha(
                   n_boot_skipped=skipped)
 
 
-def format_alpha(result: AlphaResult, digits: int = 2) -> str:
-    """'0.72 [0.61, 0.80]', '0.72' without interval, or 'undefined: <reason>' — never 'nan'."""
+def format_alpha(result: AlphaResult, digits: int = 2, language: str = "en") -> str:
+    """'0.72 [0.61, 0.80]', '0.72' without interval, or 'undefined: <reason>' — never 'nan'.
+    In Dutch '0,72 [0,61; 0,80]' (a decimal comma, so the interval's bounds part with a
+    semicolon) and 'niet te berekenen: <reden>'."""
+    from workbench.i18n import number, translate
+
     if result.value is None or not math.isfinite(result.value):
-        return f"undefined: {result.undefined_reason or 'no value'}"
-    text = f"{result.value:.{digits}f}"
+        reason = result.undefined_reason or "no value"
+        if language != "en":
+            known = {FEWER_THAN_2_RATERS: "fewer", NO_VARIATION: "no_variation"}
+            reason = translate(f"curation.undefined.{known.get(reason, 'other')}", language)
+        return translate("curation.undefined.label", language, reason=reason)
+    text = number(result.value, language, digits)
     if result.ci_low is not None and result.ci_high is not None:
-        text += f" [{result.ci_low:.{digits}f}, {result.ci_high:.{digits}f}]"
+        sep = "; " if language == "nl" else ", "
+        text += (f" [{number(result.ci_low, language, digits)}{sep}"
+                 f"{number(result.ci_high, language, digits)}]")
     return text
 
 

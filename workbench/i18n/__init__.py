@@ -9,17 +9,20 @@ minutes=12)`. Pure: the UI's `t()` (workbench/ui/i18n.py) adds the signed-in per
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from workbench.domain.yamlsource import load_yaml
 
-__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "catalogue", "translate"]
+__all__ = ["DEFAULT_LANGUAGE", "FOLDER", "LANGUAGES", "NO_NUMBER", "catalogue", "chart_separators",
+           "number", "percent", "translate"]
 
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 FOLDER = Path(__file__).parent
+NO_NUMBER = "–"  # what a figure without a value shows, in every language (never "nan"/"None")
 
 
 def _flatten(prefix: str, node: Any, out: dict[str, dict[str, str]], path: str) -> None:
@@ -50,3 +53,28 @@ def translate(key: str, language: str, **fmt: object) -> str:
         return key
     text = entry.get(language) or entry[DEFAULT_LANGUAGE]
     return text.format(**fmt) if fmt else text
+
+
+def number(value: float | None, language: str, digits: int = 2, *, sign: bool = False) -> str:
+    """A figure as people read it: Dutch writes a decimal comma (0,83), English a point (0.83).
+    The one place figures in pages, tables, captions, the report and the CLI are written;
+    no value (None, NaN, infinite) shows as a dash."""
+    if value is None or not math.isfinite(value):
+        return NO_NUMBER
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    if text.lstrip("+-").strip("0.") == "":
+        text = text.lstrip("+-")  # -0.00 reads as 0.00: no sign on a rounded zero
+    return text.replace(".", ",") if language == "nl" else text
+
+
+def chart_separators(language: str) -> str:
+    """Plotly's `layout.separators` (decimal mark, then thousands), so the numbers a chart
+    writes on its axes and in its hover texts follow `number`."""
+    return ",." if language == "nl" else ".,"
+
+
+def percent(share: float | None, language: str, digits: int = 0) -> str:
+    """A share 0..1 as a percentage: 0.834 → "83%" (nl and en), with 1 digit "83,4%" in Dutch."""
+    if share is None or not math.isfinite(share):
+        return NO_NUMBER
+    return number(100 * share, language, digits) + "%"

@@ -68,6 +68,19 @@ def stream_reply(engine: sa.Engine, conversation_id: int, error_key: str) -> int
     return handle.turn_id
 
 
+def hint(text: str) -> None:
+    """Help for the widget just above, as a caption: Streamlit's `help=` tooltip carries an
+    English "Help for …" label (1.67), which a Dutch page must not have."""
+    st.caption(text)
+
+
+def criterion_names() -> dict[str, str]:
+    """Criterion key → its name in the shipped rubrics: tables show the name, never the key."""
+    from workbench.ui import state
+
+    return {c.key: c.name for r in state.library().rubrics.values() for c in r.rubric.criteria}
+
+
 def _level_label(level: int | str) -> str:
     return t(f"common.level.{level}") if isinstance(level, str) else str(level)
 
@@ -93,11 +106,16 @@ def rubric_fields(rubric: Rubric, prefix: str, draft: RatingInput | None = None,
         levels: list[int | str] = list(crit.levels())
         current = draft_value(rubric, crit.key, draft)
         label = f"**{crit.name}**" + (f" · {t('scoring.critical')}" if crit.critical else "")
+        if show_description and crit.description:
+            # Label and description above the scale, not a `help=` tooltip (see hint()).
+            st.markdown(label)
+            hint(crit.description)
         values[crit.key] = st.radio(
             label, levels, index=levels.index(current) if current in levels else None,
             key=f"{prefix}_{crit.key}", format_func=_level_label,
             captions=[crit.anchor(level) or " " for level in levels],
-            help=crit.description if show_description else None,
+            label_visibility="collapsed" if show_description and crit.description
+            else "visible",
         )
     return values
 

@@ -67,13 +67,15 @@ def _setup(engine: sa.Engine, library: Library, actor: str, day: training.DayVie
                 t("facilitator.scenarios"), sorted(library.scenarios),
                 default=[s for s in day.scenario_ids if s in library.scenarios],
                 key=f"fa_setup_scenarios_{day.id}",
-                format_func=lambda sid: scenario_label(library, sid))
+                format_func=lambda sid: scenario_label(library, sid),
+                placeholder=t("common.choose_many"))
             pv_ids = st.multiselect(
                 t("facilitator.prompts"), list(choices),
                 default=[i for i in day.prompt_version_ids if i in choices],
                 key=f"fa_setup_prompts_{day.id}",
                 format_func=lambda i: f"{choices[i].target_name} · {choices[i].label} "
-                                      f"({choices[i].sha256[:8]})")
+                                      f"({choices[i].sha256[:8]})",
+                placeholder=t("common.choose_many"))
             if st.form_submit_button(t("facilitator.manage.setup_save")):
                 try:
                     training.change_day_setup(

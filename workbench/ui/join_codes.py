@@ -44,8 +44,11 @@ def _issue_form(day: training.DayView, facilitator: str) -> None:
         c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
         count = c1.number_input(t("join_codes.how_many"), min_value=1,
                                 max_value=accounts.MAX_CODES_AT_ONCE, value=1, step=1,
-                                key=f"jc_count_{day.id}", help=t("join_codes.how_many_help"))
-        if c2.form_submit_button(t("join_codes.issue"), icon=":material/key:", type="primary"):
+                                key=f"jc_count_{day.id}")
+        submitted = c2.form_submit_button(t("join_codes.issue"), icon=":material/key:",
+                                          type="primary")
+        st.caption(t("join_codes.how_many_help"))
+        if submitted:
             try:
                 codes = accounts.issue_join_codes(engine=state.engine(), training_day_id=day.id,
                                                   count=int(count), issued_by=facilitator)

@@ -8,7 +8,7 @@ import streamlit as st
 from workbench.services import training
 from workbench.services.errors import UserError
 from workbench.services.training import RatingInput, ScoringItem
-from workbench.ui.components import elapsed, rubric_fields, show_error
+from workbench.ui.components import elapsed, hint, rubric_fields, show_error
 from workbench.ui.i18n import t
 
 
@@ -41,13 +41,13 @@ def rating_form(engine: sa.Engine, rater_id: int, item: ScoringItem) -> None:
         comment = st.text_area(t("scoring.comment"), value=(draft.comment or "") if draft else "",
                                key=f"{prefix}_comment")
         ideal = st.text_area(t("scoring.ideal_reply"), key=f"{prefix}_ideal",
-                             value=(draft.ideal_reply or "") if draft else "",
-                             help=t("scoring.ideal_reply_help"))
+                             value=(draft.ideal_reply or "") if draft else "")
+        hint(t("scoring.ideal_reply_help"))
         unsafe = st.checkbox(t("scoring.unsafe"), key=f"{prefix}_unsafe",
                              value=bool(draft and draft.unsafe_flag))
         span = st.text_input(t("scoring.unsafe_span"), key=f"{prefix}_span",
-                             value=(draft.unsafe_span or "") if draft else "",
-                             help=t("scoring.unsafe_span_help"))
+                             value=(draft.unsafe_span or "") if draft else "")
+        hint(t("scoring.unsafe_span_help"))
         row = st.container(horizontal=True)
         save = row.form_submit_button(t("scoring.save_draft"), icon=":material/save:")
         send = row.form_submit_button(t("scoring.submit"), type="primary",

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from workbench.i18n import catalogue, translate
+from workbench.i18n import catalogue, chart_separators, translate
 from workbench.services.dashboard._dashboard import Dashboard
 
 Lang = str  # "nl" | "en"
@@ -173,7 +173,7 @@ def all_figures(d: Dashboard, lang: Lang = "nl") -> dict[str, go.Figure]:
                                 unsafe_title="unsafe_by_pv")
     score_day, unsafe_day = trend(d.by_training_day, lang, score_title="score_by_day",
                                   unsafe_title="unsafe_by_day")
-    return {
+    figures = {
         "score_by_pv": score_pv, "unsafe_by_pv": unsafe_pv,
         "score_by_day": score_day, "unsafe_by_day": unsafe_day,
         "by_risk_level": breakdown(d.by_risk_level, lang, "by_risk_level"),
@@ -183,3 +183,6 @@ def all_figures(d: Dashboard, lang: Lang = "nl") -> dict[str, go.Figure]:
         "agreement": agreement(d.agreement, lang),
         "coverage": coverage(d.coverage, lang),
     }
+    for fig in figures.values():
+        fig.update_layout(separators=chart_separators(lang))
+    return figures

@@ -20,7 +20,7 @@ import plotly.offline
 import sqlalchemy as sa
 
 from workbench.domain.readiness import GateReport
-from workbench.i18n import translate
+from workbench.i18n import number, translate
 from workbench.services.dashboard._dashboard import (
     AGREEMENT_MAX_ITEMS,
     Dashboard,
@@ -118,7 +118,7 @@ def _excerpts(frame: pd.DataFrame, lang: str) -> str:
         return f"<p>{tr('no_data', lang)}</p>"
     rows = "".join(
         f"<tr><td>{_esc(r.scenario)}</td><td>{_esc(r.prompt_version)}</td>"
-        f"<td>{'' if pd.isna(r.mean) else f'{r.mean:.2f}'}</td>"
+        f"<td>{'' if pd.isna(r.mean) else number(r.mean, lang)}</td>"
         f"<td>{int(r.unsafe_ratings)} ({int(r.ratings)})</td>"
         f"<td>{_esc(_t('excerpt_pending', lang) if pd.isna(r.excerpt) else r.excerpt)}</td></tr>"
         for r in frame.itertuples())

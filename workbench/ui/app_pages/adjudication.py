@@ -11,10 +11,10 @@ from workbench.domain.enums import Role
 from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
-from workbench.ui.components import chat, show_error
+from workbench.ui.components import chat, criterion_names, show_error
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import t
+from workbench.ui.i18n import num, t, yes_no
 
 user = require_role(Role.facilitator, Role.expert)
 engine = state.engine()
@@ -45,12 +45,13 @@ if not queue:
     st.stop()
 
 st.subheader(t("curation.adjudication.queue", n=len(queue)))
+names_of = criterion_names()
 st.dataframe([{
     "#": i + 1,
     t("curation.adjudication.critical"): "⚠️" if q.critical_disagreement else "",
-    t("curation.adjudication.spread"): q.spread,
+    t("curation.adjudication.spread"): num(q.spread, 1),
     t("curation.scenario"): q.scenario_title,
-    t("curation.in_dispute_short"): ", ".join(q.criteria_in_dispute),
+    t("curation.in_dispute_short"): ", ".join(names_of.get(c, c) for c in q.criteria_in_dispute),
     t("curation.reply"): q.reply_excerpt,
 } for i, q in enumerate(queue[:50])], hide_index=True)
 keys = [(q.turn_id, q.rubric_version_id) for q in queue]
@@ -59,7 +60,7 @@ picked = st.selectbox(
     t("curation.adjudication.pick"), keys, key="adj_pick",
     format_func=lambda k: (("⚠️ " if by_key[k].critical_disagreement else "")
                            + f"{by_key[k].scenario_title or ''} · "
-                           + t("curation.spread", spread=f"{by_key[k].spread:g}")
+                           + t("curation.spread", spread=num(by_key[k].spread, 1))
                            + (f" · {t('curation.adjudication.done')}"
                               if by_key[k].adjudicated else "")))
 turn_id, rv_id = picked
@@ -81,9 +82,13 @@ with left:
                      reason=item.latest.reason))
 with right:
     st.markdown(t("curation.adjudication.ratings"))
-    st.dataframe([{t("curation.rater"): r.rater, **{k: str(v) for k, v in r.values.items()},
-                   t("curation.unsafe"): "⚠️" if r.unsafe else ""} for r in item.ratings],
-                 hide_index=True)
+    shown_as = {c.key: c for c in item.criteria}  # names, and yes/no as words, not True/1
+    st.dataframe([{t("curation.rater"): r.rater, **{
+        shown_as[k].name if k in shown_as else names_of.get(k, k):
+        yes_no(v) if k in shown_as and shown_as[k].yes_no else ("–" if v is None else str(v))
+        for k, v in r.values.items()},
+        t("curation.unsafe"): "⚠️" if r.unsafe else ""} for r in item.ratings],
+        hide_index=True)
     for r in item.ratings:
         if r.comment or r.unsafe_span:
             st.caption(f"{r.rater}: {r.comment or ''}"

@@ -53,8 +53,8 @@ with st.form("bt_add_form"):
     base_url = st.text_input(t("bots.base_url"), key="bt_base_url",
                              placeholder="http://127.0.0.1:8000/v1")
     model = st.text_input(t("bots.model"), key="bt_model")
-    api_key_env = st.text_input(t("bots.api_key_env"), key="bt_api_key_env",
-                                help=t("bots.api_key_env_help"))
+    api_key_env = st.text_input(t("bots.api_key_env"), key="bt_api_key_env")
+    st.caption(t("bots.api_key_env_help"))
     prompt = st.text_area(t("bots.prompt"), value=targets.default_prompt(), height=200,
                           key="bt_new_prompt")
     label = st.text_input(t("bots.label"), value="v1", key="bt_new_label")

@@ -9,11 +9,12 @@ import streamlit as st
 
 from workbench.domain.agreement import RELIABLE, TENTATIVE, format_alpha
 from workbench.domain.enums import Group, Role
+from workbench.i18n import chart_separators
 from workbench.services import curation, training
 from workbench.ui import state
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import t
+from workbench.ui.i18n import current_language, num, t, yes_no
 
 user = require_role(Role.facilitator, Role.expert)
 engine = state.engine()
@@ -72,11 +73,12 @@ if defined:
                   annotation_text=t("curation.calibration.tentative"))
     fig.update_layout(yaxis={"title": "Krippendorff α", "range": [min(0.0, *(
         e.result.ci_low or 0 for e in defined)) - 0.05, 1.05]}, height=380,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False)
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
+        separators=chart_separators(current_language()))
     st.plotly_chart(fig, width="stretch")
 st.dataframe([{
     t("curation.criterion"): names_of.get(e.criterion, e.criterion),
-    "α [95% CI]": format_alpha(e.result),
+    t("curation.calibration.alpha_ci"): format_alpha(e.result, language=current_language()),
     t("curation.calibration.verdict"): t(f"curation.verdicts.{e.result.verdict}"),
     t("curation.calibration.items"): e.result.n_items,
     t("curation.calibration.agree"): (None if e.result.percent_agreement is None
@@ -90,19 +92,20 @@ if not view.drivers:
 for d in view.drivers:
     mark = "⚠️ " if d.critical_disagreement else ""
     with st.expander(f"{mark}{d.excerpt.scenario_title or ''} · "
-                     f"{t('curation.spread', spread=f'{d.spread:g}')}"):
+                     f"{t('curation.spread', spread=num(d.spread, 1))}"):
         st.markdown(f"> {d.excerpt.text}")
         st.caption(t("curation.in_dispute", criteria=", ".join(
             names_of.get(c, c) for c in d.criteria_in_dispute)))
         st.dataframe([{t("curation.criterion"): names_of.get(c, c),
-                       t("curation.calibration.scores"): ", ".join(str(v) for v in values)}
+                       t("curation.calibration.scores"): ", ".join(
+                           yes_no(v) if isinstance(v, bool) else str(v) for v in values)}
                       for c, values in d.values.items()], hide_index=True)
 
 st.subheader(t("curation.calibration.offsets"))
 st.caption(t("curation.calibration.offsets_help"))
 st.dataframe([{
     t("curation.rater"): o.rater,
-    t("curation.calibration.offset"): None if o.mean_offset is None else round(o.mean_offset, 2),
+    t("curation.calibration.offset"): num(o.mean_offset, sign=True),
     t("curation.calibration.tendency"): t(f"curation.tendency.{o.label}"),
     t("curation.calibration.items"): o.n_items,
 } for o in view.offsets], hide_index=True, width="stretch")
@@ -112,8 +115,7 @@ st.caption(t("curation.calibration.anchors_help"))
 for criterion, levels in view.anchors.items():
     with st.expander(names_of.get(criterion, criterion)):
         for level, examples in levels.items():
-            shown = (t("curation.yes") if level is True else t("curation.no")
-                     if level is False else str(level))
+            shown = yes_no(level) if isinstance(level, bool) else str(level)
             st.markdown(f"**{shown}**")
             for ex in examples:
                 st.markdown(f"> {ex.text}")

@@ -10,10 +10,10 @@ from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
 from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
-from workbench.ui.components import show_error
+from workbench.ui.components import criterion_names, show_error
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import t
+from workbench.ui.i18n import category, num, t
 
 user = require_role(Role.facilitator, Role.expert)
 engine = state.engine()
@@ -56,15 +56,19 @@ with st.expander(t("curation.curation.filters"), expanded=True):
         t("curation.scenario"), sorted({v.scenario_id for v in everything if v.scenario_id}),
         key="cu_scenarios", placeholder=t("curation.any"))
     forms = c2.multiselect(t("curation.curation.forms"), [str(f) for f in ViolenceForm],
-                           key="cu_forms", placeholder=t("curation.any"))
+                           key="cu_forms", placeholder=t("curation.any"), format_func=category)
     risks = c3.multiselect(t("curation.curation.risk"), [str(r) for r in RiskLevel],
-                           key="cu_risks", placeholder=t("curation.any"))
+                           key="cu_risks", placeholder=t("curation.any"), format_func=category)
     criteria = sorted({k for v in everything for k in v.scores})
+    crit_names = criterion_names()
     criterion = c1.selectbox(t("curation.curation.criterion_below"), [None, *criteria],
                              key="cu_criterion",
-                             format_func=lambda c: t("curation.any") if c is None else c)
-    below = c2.slider(t("curation.curation.below"), 1.0, 5.0, 3.0, 0.5, key="cu_below",
-                      disabled=criterion is None)
+                             format_func=lambda c: t("curation.any") if c is None
+                             else crit_names.get(c, c))
+    # Half steps as a choice, so the scale reads with Dutch commas (a slider writes 2.50).
+    below = c2.select_slider(t("curation.curation.below"), [x / 2 for x in range(2, 11)],
+                             value=3.0, key="cu_below", disabled=criterion is None,
+                             format_func=lambda x: num(x, 1))
 filters = curation.CurationFilter(
     training_day_id=day_id, scenario_ids=frozenset(scenario_ids), violence_forms=frozenset(forms),
     risk_levels=frozenset(risks), states=frozenset(states), criterion=criterion,
@@ -76,9 +80,9 @@ st.session_state["cu_shown"] = {v.id: v.lock_version for v in shown}
 st.subheader(t("curation.curation.shown", n=len(shown), total=len(everything)))
 st.dataframe([{
     "id": v.id, t("curation.curation.state"): t(f"curation.states.{v.state}"),
-    t("curation.curation.score"): None if v.score is None else round(v.score, 2),
+    t("curation.curation.score"): num(v.score),
     t("curation.unsafe"): "⚠️" if v.unsafe else "", t("curation.scenario"): v.scenario_title,
-    t("curation.curation.risk"): v.risk_level,
+    t("curation.curation.risk"): category(v.risk_level) if v.risk_level else "",
     t("curation.curation.tags_column"): ", ".join(v.tags),
     t("curation.reply"): v.reply_excerpt,
 } for v in shown], hide_index=True)

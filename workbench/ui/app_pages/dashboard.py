@@ -31,7 +31,7 @@ from workbench.services.dashboard import (
 from workbench.ui import state
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import current_language, t
+from workbench.ui.i18n import current_language, num, t
 
 user = require_role(Role.manager, Role.facilitator, Role.developer)
 engine = state.engine()
@@ -125,7 +125,7 @@ def _excerpts(d: Dashboard) -> None:
         return
     columns = ("scenario", "prompt_version", "mean", "unsafe_ratings", "ratings", "excerpt")
     shown = d.excerpts.assign(excerpt=d.excerpts["excerpt"].fillna(
-        t("dashboard.excerpt_pending")))
+        t("dashboard.excerpt_pending")), mean=d.excerpts["mean"].map(lambda m: num(m)))
     st.dataframe(shown[list(columns)].rename(
         columns={c: t(f"dashboard.column.{c}") for c in columns}), hide_index=True)
 
@@ -135,8 +135,8 @@ def _report_download(d: Dashboard) -> None:
     st.download_button(t("dashboard.download"), data=lambda: render_report(
         d, lang=lang, scope=report_scope(engine, d.filter, lang)),
                        file_name=f"rapport-{date.today().isoformat()}.html", mime="text/html",
-                       help=t("dashboard.download_help"), icon=":material/download:",
-                       key="dash_download")
+                       icon=":material/download:", key="dash_download")
+    st.caption(t("dashboard.download_help"))
 
 
 st.title(t("dashboard.title"))

@@ -22,8 +22,9 @@ from workbench.services.export import (
 )
 from workbench.services.jobs import JobView
 from workbench.ui import state
+from workbench.ui.components import hint
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import t
+from workbench.ui.i18n import category, num, t
 from workbench.ui.jobs import job_progress
 
 user = require_role(Role.developer)
@@ -45,20 +46,25 @@ with st.form("ex_form"):
     rubric = right.selectbox(t("export.rubric_version"), [None, *rubrics], key="ex_rubric",
                              format_func=lambda r: t("export.any") if r is None else rubrics[r])
     states = left.multiselect(t("export.states"), [str(s) for s in CurationState],
-                              key="ex_states", help=t("export.states_help"))
+                              key="ex_states", placeholder=t("export.any"),
+                              format_func=lambda s: t(f"curation.states.{s}"))
     risks = right.multiselect(t("export.risk_levels"), [str(r) for r in RiskLevel],
-                              key="ex_risks")
+                              key="ex_risks", placeholder=t("export.any"), format_func=category)
+    left.caption(t("export.states_help"))
     scenarios = left.multiselect(t("export.scenarios"), sorted(state.library().scenarios),
-                                 key="ex_scenarios")
-    tags = right.multiselect(t("export.tags"), [str(v) for v in ViolenceForm], key="ex_tags")
-    min_score = left.number_input(t("export.min_score"), min_value=0.0, max_value=5.0,
-                                  value=0.0, step=0.5, key="ex_min_score",
-                                  help=t("export.min_score_help"))
+                                 key="ex_scenarios", placeholder=t("export.any"))
+    tags = right.multiselect(t("export.tags"), [str(v) for v in ViolenceForm], key="ex_tags",
+                             placeholder=t("export.any"), format_func=category)
+    # Steps of a half as a choice with Dutch commas (a number field writes 2.5).
+    min_score = left.select_slider(t("export.min_score"), [x / 2 for x in range(11)],
+                                   value=0.0, key="ex_min_score",
+                                   format_func=lambda x: num(x, 1))
+    left.caption(t("export.min_score_help"))
     seed = right.number_input(t("export.seed"), min_value=0, value=13, step=1, key="ex_seed")
-    include_no_consent = st.checkbox(t("export.include_no_consent"), key="ex_no_consent",
-                                     help=t("export.include_no_consent_help"))
-    allow_residual = st.checkbox(t("export.allow_residual"), key="ex_allow_residual",
-                                 help=t("export.allow_residual_help"))
+    include_no_consent = st.checkbox(t("export.include_no_consent"), key="ex_no_consent")
+    hint(t("export.include_no_consent_help"))
+    allow_residual = st.checkbox(t("export.allow_residual"), key="ex_allow_residual")
+    hint(t("export.allow_residual_help"))
     col_a, col_b = st.columns(2)
     show_preview = col_a.form_submit_button(t("export.preview"))
     run_export = col_b.form_submit_button(t("export.run"), type="primary")

@@ -11,7 +11,7 @@ from workbench.domain.enums import Audience, Role
 from workbench.services import training
 from workbench.services.errors import UserError
 from workbench.ui import day_admin, state
-from workbench.ui.components import show_error
+from workbench.ui.components import hint, show_error
 from workbench.ui.days import day_label, plain, scenario_label, scenario_preview
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
@@ -46,23 +46,25 @@ def create_form() -> None:
                             format="DD-MM-YYYY")
         scenario_ids = st.multiselect(
             t("facilitator.scenarios"), sorted(lib.scenarios), key="fa_scenarios",
-            format_func=lambda sid: scenario_label(lib, sid))
+            format_func=lambda sid: scenario_label(lib, sid),
+            placeholder=t("common.choose_many"))
         current = [c.id for c in choices if c.is_current]
         by_id = {c.id: c for c in choices}
         pv_ids = st.multiselect(
             t("facilitator.prompts"), list(by_id), default=current[:1], key="fa_prompts",
             format_func=lambda i: f"{by_id[i].target_name} · {by_id[i].label} "
                                   f"({by_id[i].sha256[:8]})",
-            help=t("facilitator.prompts_help"))
+            placeholder=t("common.choose_many"))
+        hint(t("facilitator.prompts_help"))
         c1, c2 = st.columns(2)
         expert_rubric = c1.selectbox(t("facilitator.expert_rubric"), expert_rubrics,
                                      key="fa_expert_rubric")
         panel_rubric = c2.selectbox(t("facilitator.panel_rubric"), panel_rubrics,
                                     key="fa_panel_rubric")
-        overlap = c1.number_input(t("facilitator.overlap"), 1, 10, 2, key="fa_overlap",
-                                  help=t("facilitator.overlap_help"))
-        cap = c2.number_input(t("facilitator.cap"), 1, 20, 3, key="fa_cap",
-                              help=t("facilitator.cap_help"))
+        overlap = c1.number_input(t("facilitator.overlap"), 1, 10, 2, key="fa_overlap")
+        c1.caption(t("facilitator.overlap_help"))
+        cap = c2.number_input(t("facilitator.cap"), 1, 20, 3, key="fa_cap")
+        c2.caption(t("facilitator.cap_help"))
         allow = False
         if dup := st.session_state.get("fa_dup"):
             st.warning(t("day.duplicate", **dup))

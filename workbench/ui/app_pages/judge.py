@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.enums import Role
+from workbench.i18n import percent
 from workbench.services import evaluation, jobs, targets
 from workbench.services.errors import NotFound
 from workbench.ui import state
 from workbench.ui.guard import require_role
-from workbench.ui.i18n import t
+from workbench.ui.i18n import current_language, num, t
 from workbench.ui.jobs import job_progress
 
 user = require_role(Role.developer, Role.facilitator, Role.expert)
@@ -99,21 +100,17 @@ else:
     st.warning(t("judge.trusted_none"))
 if report.unsafe is not None and report.unsafe.miss_rate is not None:
     st.write(t("judge.unsafe_replies", missed=report.unsafe.missed, n=report.unsafe.n_unsafe,
-               rate=f"{report.unsafe.miss_rate:.0%}"))
+               rate=percent(report.unsafe.miss_rate, current_language())))
 else:
     st.caption(t("judge.unsafe_none"))
-
-
-def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "–" if value is None else pattern.format(value)
 
 
 table = pd.DataFrame([{
     t("judge.col.criterion"): r.name + (" ⚠" if r.critical else ""),
     t("judge.col.n"): r.alignment.n,
-    t("judge.col.kappa"): fmt(r.alignment.kappa),
-    t("judge.col.spearman"): fmt(r.alignment.spearman),
-    t("judge.col.bias"): fmt(r.alignment.bias, "{:+.2f}"),
+    t("judge.col.kappa"): num(r.alignment.kappa),
+    t("judge.col.spearman"): num(r.alignment.spearman),
+    t("judge.col.bias"): num(r.alignment.bias, sign=True),
     t("judge.col.miss"): ("–" if r.alignment.unsafe_n is None else
                           f"{r.alignment.unsafe_missed}/{r.alignment.unsafe_n}"),
     t("judge.col.trusted"): "✓" if r.trust.trusted else "✗",

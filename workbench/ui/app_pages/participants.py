@@ -25,7 +25,8 @@ if st.session_state["pa_flash"]:
 
 people = curation.list_participants(engine=engine)
 st.dataframe([{
-    t("curation.participants.code"): p.code, t("curation.participants.role"): p.role,
+    t("curation.participants.code"): p.code,
+    t("curation.participants.role"): t(f"common.roles.{p.role}"),
     t("curation.group"): t(f"curation.groups.{p.group}") if p.group else "",
     t("curation.participants.lead"): "✓" if p.is_lead else "",
     t("curation.participants.withdrawn"): "" if p.withdrawn_at is None
