@@ -1,4 +1,5 @@
-"""Pieces several pages share: errors, support contacts, the chat, the rubric form, the bot reply.
+"""Pieces several pages share: errors, support contacts, the chat, the rubric form, the bot reply,
+and the one way to show text nobody on the team wrote (`untrusted`, `plain`).
 
 No queries here: pages and these helpers only call services.
 """
@@ -13,6 +14,7 @@ import streamlit as st
 
 from workbench.domain.enums import ScaleKind, TurnRole
 from workbench.domain.rubrics import Rubric
+from workbench.domain.untrusted import markdown_literal, plain_text
 from workbench.services.errors import UserError
 from workbench.services.training import RatingInput
 from workbench.ui.i18n import current_language, t
@@ -30,10 +32,26 @@ def support_contacts() -> None:
     st.markdown("\n".join(f"- {t('common.support.' + k)}" for k in SUPPORT_KEYS))
 
 
+STREAM_REDRAW_S = 0.05  # redraw a streaming reply at most this often (a long reply stays cheap)
+
+
+def untrusted(text: str | None, *, where: Any = None) -> None:
+    """A bot reply, a panel message, a rewrite, a comment or a scenario text, as plain text: no
+    Markdown and no HTML, so nothing in it loads an image, a frame or a style, and a URL is not
+    a link (issue 13, item 3). Line breaks stay; bold and other formatting show as typed."""
+    (where or st).text(plain_text(text), width="stretch")
+
+
+def plain(text: str | None) -> str:
+    """Such text inside Markdown (st.caption, st.info, widget labels and options, a bold
+    heading): it shows literally, see `workbench.domain.untrusted.markdown_literal`."""
+    return markdown_literal(text)
+
+
 def chat(context: list[tuple[str, str]]) -> None:
     for role, text in context:
         with st.chat_message("user" if role == TurnRole.user else "assistant"):
-            st.markdown(text)
+            untrusted(text)
 
 
 def bot_error_text(kind: object) -> str:
@@ -54,7 +72,14 @@ def stream_reply(engine: sa.Engine, conversation_id: int, error_key: str) -> int
     handle = training.stream_reply(engine=engine, conversation_id=conversation_id)
     try:
         with st.chat_message("assistant"):
-            st.write_stream(handle)
+            # Not st.write_stream: it renders the reply as Markdown while it arrives.
+            box, shown, drawn = st.empty(), "", 0.0
+            for chunk in handle:
+                shown += chunk
+                if time.monotonic() - drawn >= STREAM_REDRAW_S:
+                    untrusted(shown, where=box)
+                    drawn = time.monotonic()
+            untrusted(shown, where=box)
     except BotError as err:
         st.session_state[error_key] = str(err.kind)
         return None

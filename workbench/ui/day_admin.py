@@ -10,8 +10,8 @@ import streamlit as st
 from workbench.domain.library import Library
 from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.ui.components import show_error
-from workbench.ui.days import plain, scenario_label
+from workbench.ui.components import plain, show_error
+from workbench.ui.days import scenario_label
 from workbench.ui.i18n import t
 
 

@@ -12,15 +12,8 @@ import streamlit as st
 
 from workbench.domain.library import Library
 from workbench.services import training
+from workbench.ui.components import untrusted
 from workbench.ui.i18n import t
-
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:=$^&\"'")
-
-
-def plain(text: str) -> str:
-    """Text a person typed, safe inside Markdown (st.warning, st.success, st.markdown): every
-    ASCII punctuation mark is escaped, so nothing becomes a link, an image or a colour."""
-    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in text)
 
 
 def day_status(day: training.DayView) -> str:
@@ -55,8 +48,8 @@ def scenario_preview(library: Library, *, key: str) -> None:
                      writer=t(f"figures.category.{sc.writer}")))
         st.caption(t("days.preview.persona"))
         age = f", {sc.persona.age}" if sc.persona.age is not None else ""
-        st.text(f"{sc.persona.name}{age}\n{sc.persona.description}")
+        untrusted(f"{sc.persona.name}{age}\n{sc.persona.description}")
         st.caption(t("days.preview.situation"))
-        st.text(sc.situation)
+        untrusted(sc.situation)
         st.caption(t("days.preview.warnings"))
-        st.text("\n".join(f"- {w}" for w in sc.content_warnings) or t("days.preview.none"))
+        untrusted("\n".join(f"- {w}" for w in sc.content_warnings) or t("days.preview.none"))

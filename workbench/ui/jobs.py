@@ -17,6 +17,7 @@ from workbench.services import jobs
 from workbench.services.errors import NotFound
 from workbench.services.jobs import JobView
 from workbench.ui import state
+from workbench.ui.components import plain
 from workbench.ui.i18n import t
 
 REFRESH_S = 1.0
@@ -73,7 +74,8 @@ def _ended(job: JobView, on_end: Callable[[JobView], None] | None, show_result: 
     elif job.status == JobStatus.cancelled:
         st.info(t("jobs.cancelled"))
     elif on_end is None:
-        st.error(t("jobs.failed", error=(job.error or "").splitlines()[0] if job.error else "?"))
+        # An error can quote what a bot server sent: shown literally.
+        st.error(t("jobs.failed", error=plain(job.error.splitlines()[0]) if job.error else "?"))
     if on_end is not None:
         on_end(job)
     if show_result and job.result:

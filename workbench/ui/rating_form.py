@@ -8,7 +8,7 @@ import streamlit as st
 from workbench.services import training
 from workbench.services.errors import UserError
 from workbench.services.training import RatingInput, ScoringItem
-from workbench.ui.components import elapsed, hint, rubric_fields, show_error
+from workbench.ui.components import elapsed, hint, plain, rubric_fields, show_error, untrusted
 from workbench.ui.i18n import t
 
 
@@ -18,13 +18,13 @@ def scenario_panel(item: ScoringItem) -> None:
     if sc is None:
         return
     with st.container(border=True):
-        st.markdown(f"**{sc.title}**")
+        st.markdown(f"**{plain(sc.title)}**")
         st.markdown(t("scoring.risk_level", level=t(f"scoring.risk.{sc.risk_level}")))
-        st.caption(sc.situation)
+        untrusted(sc.situation)
         if sc.expectations:
             st.markdown(t("scoring.expectations"))
             st.markdown("\n".join(
-                f"- {t('scoring.' + kind)} {text}" for kind, text in sc.expectations))
+                f"- {t('scoring.' + kind)} {plain(text)}" for kind, text in sc.expectations))
 
 
 def rating_form(engine: sa.Engine, rater_id: int, item: ScoringItem) -> None:

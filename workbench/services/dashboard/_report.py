@@ -8,7 +8,6 @@ the file is checked for URLs at render time and any scheme is stripped (`_defang
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import plotly.offline
 import sqlalchemy as sa
 
 from workbench.domain.readiness import GateReport
+from workbench.domain.untrusted import html_literal
 from workbench.i18n import number, translate
 from workbench.services.dashboard._dashboard import (
     AGREEMENT_MAX_ITEMS,
@@ -69,7 +69,8 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 
 def _esc(text: object) -> str:
-    return html.escape(_defang(str(text)))
+    """Every text that is not our own markup (excerpts, scenario titles, labels): inert HTML."""
+    return html_literal(_defang(str(text)))
 
 
 def _conditions_table(report: GateReport, lang: str) -> str:

@@ -11,7 +11,7 @@ from workbench.domain.enums import Role
 from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
-from workbench.ui.components import chat, criterion_names, show_error
+from workbench.ui.components import chat, criterion_names, plain, show_error, untrusted
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import num, t, yes_no
@@ -59,7 +59,7 @@ by_key = {k: q for k, q in zip(keys, queue, strict=True)}
 picked = st.selectbox(
     t("curation.adjudication.pick"), keys, key="adj_pick",
     format_func=lambda k: (("⚠️ " if by_key[k].critical_disagreement else "")
-                           + f"{by_key[k].scenario_title or ''} · "
+                           + f"{plain(by_key[k].scenario_title)} · "
                            + t("curation.spread", spread=num(by_key[k].spread, 1))
                            + (f" · {t('curation.adjudication.done')}"
                               if by_key[k].adjudicated else "")))
@@ -76,10 +76,11 @@ with left:
     st.markdown(t("curation.adjudication.conversation"))
     chat(item.context)
     st.markdown(t("curation.adjudication.the_reply"))
-    st.info(item.reply)
+    with st.container(border=True):
+        untrusted(item.reply)
     if item.latest is not None:
         st.caption(t("curation.adjudication.earlier", when=f"{item.latest.created_at:%d-%m %H:%M}",
-                     reason=item.latest.reason))
+                     reason=plain(item.latest.reason)))
 with right:
     st.markdown(t("curation.adjudication.ratings"))
     shown_as = {c.key: c for c in item.criteria}  # names, and yes/no as words, not True/1
@@ -91,8 +92,8 @@ with right:
         hide_index=True)
     for r in item.ratings:
         if r.comment or r.unsafe_span:
-            st.caption(f"{r.rater}: {r.comment or ''}"
-                       + (f" — «{r.unsafe_span}»" if r.unsafe_span else ""))
+            st.caption(f"{plain(r.rater)}: {plain(r.comment)}"
+                       + (f" — «{plain(r.unsafe_span)}»" if r.unsafe_span else ""))
 
 
 def suggested(key: str, yes_no: bool) -> object:
@@ -122,7 +123,7 @@ with st.form(f"adj_form_{turn_id}_{rv_id}"):
     choice = st.radio(t("curation.adjudication.ideal_reply"), options,
                       key=f"adj_{turn_id}_{rv_id}_choice",
                       format_func=lambda i: t("curation.adjudication.write_new") if i is None
-                      else f"{by_rating[i].rater}: {by_rating[i].ideal_reply}")
+                      else f"{plain(by_rating[i].rater)}: {plain(by_rating[i].ideal_reply)}")
     new_text = st.text_area(t("curation.adjudication.new_reply"),
                             key=f"adj_{turn_id}_{rv_id}_new")
     unsafe = st.checkbox(t("curation.adjudication.unsafe"), key=f"adj_{turn_id}_{rv_id}_unsafe")

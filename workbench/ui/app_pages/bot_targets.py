@@ -7,7 +7,7 @@ import streamlit as st
 from workbench.domain.enums import BotKind, Role
 from workbench.services import targets, training
 from workbench.ui import state
-from workbench.ui.components import baseline_label
+from workbench.ui.components import baseline_label, plain
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -20,8 +20,8 @@ st.write(t("bots.intro"))
 shown = targets.list_targets(engine=engine)  # also makes sure the reference bot exists
 for target in shown:
     with st.container(border=True):
-        st.markdown(f"**{target.name}** · {t('bots.kind.' + target.kind)}")
-        st.caption(t("bots.current_prompt", label=target.prompt_label or "-",
+        st.markdown(f"**{plain(target.name)}** · {t('bots.kind.' + target.kind)}")
+        st.caption(t("bots.current_prompt", label=plain(target.prompt_label or "-"),
                      sha=(target.prompt_sha or "")[:8], n=target.n_prompt_versions))
         if target.kind == BotKind.reference:
             st.caption(baseline_label())

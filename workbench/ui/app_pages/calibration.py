@@ -12,6 +12,7 @@ from workbench.domain.enums import Group, Role
 from workbench.i18n import chart_separators
 from workbench.services import curation, training
 from workbench.ui import state
+from workbench.ui.components import plain, untrusted
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, num, t, yes_no
@@ -91,9 +92,9 @@ if not view.drivers:
     st.info(t("curation.calibration.no_drivers"))
 for d in view.drivers:
     mark = "⚠️ " if d.critical_disagreement else ""
-    with st.expander(f"{mark}{d.excerpt.scenario_title or ''} · "
+    with st.expander(f"{mark}{plain(d.excerpt.scenario_title)} · "
                      f"{t('curation.spread', spread=num(d.spread, 1))}"):
-        st.markdown(f"> {d.excerpt.text}")
+        untrusted(d.excerpt.text)
         st.caption(t("curation.in_dispute", criteria=", ".join(
             names_of.get(c, c) for c in d.criteria_in_dispute)))
         st.dataframe([{t("curation.criterion"): names_of.get(c, c),
@@ -118,5 +119,5 @@ for criterion, levels in view.anchors.items():
             shown = yes_no(level) if isinstance(level, bool) else str(level)
             st.markdown(f"**{shown}**")
             for ex in examples:
-                st.markdown(f"> {ex.text}")
-                st.caption(ex.scenario_title or "")
+                untrusted(ex.text)
+                st.caption(plain(ex.scenario_title))

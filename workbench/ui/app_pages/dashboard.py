@@ -29,6 +29,7 @@ from workbench.services.dashboard import (
     tr,
 )
 from workbench.ui import state
+from workbench.ui.components import plain
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import current_language, num, t
@@ -102,7 +103,8 @@ def _readiness(d: Dashboard) -> None:
     st.subheader(t("dashboard.readiness.title"))
     head = d.headline
     verdict = head.report.verdict
-    text = t("dashboard.readiness.headline", label=head.label, verdict=tr(verdict.value, lang))
+    text = t("dashboard.readiness.headline", label=plain(head.label),
+             verdict=tr(verdict.value, lang))
     box = {GateVerdict.ready: st.success, GateVerdict.not_ready: st.error}.get(verdict, st.info)
     with st.container(border=True):
         box(text)
@@ -114,8 +116,8 @@ def _readiness(d: Dashboard) -> None:
     if len(d.readiness) > 1:
         with st.expander(t("dashboard.readiness.earlier")):
             for p in reversed(d.readiness[:-1]):
-                st.markdown(f"**{p.label}**: {tr(p.report.verdict.value, lang)} — " + "; ".join(
-                    f"{_ICON[c.status]} {c.id}" for c in p.report.conditions))
+                st.markdown(f"**{plain(p.label)}**: {tr(p.report.verdict.value, lang)} — "
+                            + "; ".join(f"{_ICON[c.status]} {c.id}" for c in p.report.conditions))
 
 
 def _excerpts(d: Dashboard) -> None:

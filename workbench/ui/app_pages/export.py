@@ -22,7 +22,7 @@ from workbench.services.export import (
 )
 from workbench.services.jobs import JobView
 from workbench.ui import state
-from workbench.ui.components import hint
+from workbench.ui.components import hint, plain
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import category, num, t
 from workbench.ui.jobs import job_progress
@@ -106,7 +106,7 @@ def _this_export(job: JobView) -> None:
         st.markdown("\n".join(f"- `{r['file']} {r['record']} {r['field']}: {r['type']}`"
                                for r in result.get("residuals", [])[:30]))
     elif job.status == "failed":
-        st.error(t("jobs.failed", error=(job.error or "?").splitlines()[0]))
+        st.error(t("jobs.failed", error=plain((job.error or "?").splitlines()[0])))
     if job.status != "done" or not result.get("out_dir"):
         return
     st.success(t("export.done", n=result.get("records", 0), folder=result["out_dir"]))

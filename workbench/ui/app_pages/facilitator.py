@@ -11,8 +11,8 @@ from workbench.domain.enums import Audience, Role
 from workbench.services import training
 from workbench.services.errors import UserError
 from workbench.ui import day_admin, state
-from workbench.ui.components import hint, show_error
-from workbench.ui.days import day_label, plain, scenario_label, scenario_preview
+from workbench.ui.components import hint, plain, show_error
+from workbench.ui.days import day_label, scenario_label, scenario_preview
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.join_codes import join_codes_section

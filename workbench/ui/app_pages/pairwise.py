@@ -8,8 +8,8 @@ import streamlit as st
 from workbench.domain.enums import Role
 from workbench.services import training
 from workbench.ui import state
-from workbench.ui.components import chat
-from workbench.ui.days import day_label, plain
+from workbench.ui.components import chat, plain, untrusted
+from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 
@@ -46,11 +46,11 @@ left, right = st.columns(2, gap="large")
 with left:
     st.markdown(t("pairwise.left"))
     with st.container(border=True):
-        st.markdown(item.left_text)
+        untrusted(item.left_text)
 with right:
     st.markdown(t("pairwise.right"))
     with st.container(border=True):
-        st.markdown(item.right_text)
+        untrusted(item.right_text)
 
 with st.form(f"pw_form_{item.turn_a_id}_{item.turn_b_id}"):
     choice = st.radio(t("pairwise.question"), ["left", "right", "tie"], index=None,

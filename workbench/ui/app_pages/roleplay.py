@@ -18,10 +18,12 @@ from workbench.ui.components import (
     baseline_label,
     bot_error_text,
     chat,
+    plain,
     rubric_fields,
     show_error,
     stream_reply,
     support_contacts,
+    untrusted,
 )
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
@@ -108,7 +110,7 @@ def paused() -> None:
 def warning(card: training.ScenarioCard) -> None:
     st.subheader(t("roleplay.warning.title"))
     st.warning(t("roleplay.warning.text") + "\n\n" +
-               "\n".join(f"- {w}" for w in card.content_warnings))
+               "\n".join(f"- {plain(w)}" for w in card.content_warnings))
     st.write(t("roleplay.warning.choice"))
     consent = st.radio(t("roleplay.consent.question"), ["yes", "no"], index=None,
                        key=f"rp_consent_{card.scenario_id}",
@@ -127,13 +129,15 @@ def warning(card: training.ScenarioCard) -> None:
 
 
 def persona(card: training.ScenarioCard) -> None:
-    with st.expander(t("roleplay.persona.title", title=card.title), expanded=True,
+    with st.expander(t("roleplay.persona.title", title=plain(card.title)), expanded=True,
                      icon=":material/person:"):
         age = t("roleplay.persona.age", age=card.persona_age) if card.persona_age else ""
-        st.markdown(f"**{card.persona_name}** {age}")
-        st.write(card.persona_description)
-        st.markdown(f"**{t('roleplay.persona.situation')}** {card.situation}")
-        st.markdown(f"**{t('roleplay.persona.guidance')}** {card.guidance}")
+        st.markdown(f"**{plain(card.persona_name)}** {age}")
+        untrusted(card.persona_description)
+        st.markdown(f"**{t('roleplay.persona.situation')}**")
+        untrusted(card.situation)
+        st.markdown(f"**{t('roleplay.persona.guidance')}**")
+        untrusted(card.guidance)
         st.caption(t("roleplay.persona.invented"))
     if where.current_is_reference:
         st.caption(baseline_label())
@@ -167,7 +171,7 @@ def send(conversation_id: int, text: str) -> None:
     training.send_message(engine=engine, participant_id=user.participant_id,
                   conversation_id=conversation_id, text=text)
     with st.chat_message("user"):
-        st.markdown(text)
+        untrusted(text)
     stream_reply(engine, conversation_id, "rp_error")
     st.rerun()
 

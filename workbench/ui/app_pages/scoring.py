@@ -12,7 +12,7 @@ import streamlit as st
 from workbench.domain.enums import Role
 from workbench.services import training
 from workbench.ui import state
-from workbench.ui.components import chat, elapsed
+from workbench.ui.components import chat, elapsed, untrusted
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.rating_form import rating_form, scenario_panel
@@ -60,7 +60,7 @@ with left:
     chat(item.context)
     st.markdown(t("scoring.the_reply"))
     with st.chat_message("assistant", avatar=":material/smart_toy:"):
-        st.markdown(item.reply)
+        untrusted(item.reply)
     st.caption(t("scoring.blind"))
     if st.button(t("scoring.skip"), key="sc_skip", icon=":material/skip_next:"):
         st.session_state["sc_after"] = item.turn_id

@@ -13,8 +13,10 @@ from workbench.ui.components import (
     baseline_label,
     bot_error_text,
     chat,
+    plain,
     show_error,
     stream_reply,
+    untrusted,
 )
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
@@ -46,7 +48,7 @@ def setup() -> None:
     with st.form("sr_start_form"):
         scenario_id = st.selectbox(
             t("scripted.scenario"), sorted(lib.scenarios), key="sr_scenario",
-            format_func=lambda sid: f"{lib.scenarios[sid].scenario.title} ({sid})")
+            format_func=lambda sid: f"{plain(lib.scenarios[sid].scenario.title)} ({sid})")
         pv_id = st.selectbox(
             t("scripted.prompt"), list(by_id), key="sr_prompt",
             format_func=lambda i: f"{by_id[i].target_name} · {by_id[i].label} "
@@ -74,7 +76,7 @@ def run(cid: int) -> None:
         show_error(err)
         st.session_state["sr_conversation_id"] = None
         return
-    st.subheader(now.title)
+    st.subheader(plain(now.title))
     st.caption(t("scripted.progress", sent=now.sent, total=now.total))
     if now.is_reference:
         st.caption(baseline_label())
@@ -88,7 +90,7 @@ def run(cid: int) -> None:
         left, right = st.columns(2, gap="large")
         with left:
             with st.chat_message("assistant", avatar=":material/smart_toy:"):
-                st.markdown(item.reply)
+                untrusted(item.reply)
             scenario_panel(item)
         with right, st.container(height=780, border=False):
             rating_form(engine, user.participant_id, item)
@@ -99,13 +101,13 @@ def run(cid: int) -> None:
             stream_reply(engine, cid, "sr_error")
             st.rerun()
     elif not now.done:
-        st.caption(t("scripted.next_preview", text=now.next_text))
+        st.caption(t("scripted.next_preview", text=plain(now.next_text)))
         if st.button(t("scripted.send_next"), key="sr_send", type="primary",
                      icon=":material/send:"):
             training.send_next_scripted(engine=engine, conversation_id=cid,
                                participant_id=user.participant_id)
             with st.chat_message("user"):
-                st.markdown(now.next_text or "")
+                untrusted(now.next_text)
             stream_reply(engine, cid, "sr_error")
             st.rerun()
     else:
