@@ -92,6 +92,19 @@ def create_run(
     repeat: int = 1, concurrency: int = 8, is_demo: bool = False, run_id: str | None = None,
 ) -> str:
     """Record a run and one conversation per (scenario, repeat); returns the run id."""
+    return record_run(engine=engine, library=library, bot_name=bot_name,
+                      scenario_ids=scenario_ids, repeat=repeat, concurrency=concurrency,
+                      is_demo=is_demo, run_id=run_id, kind=ConversationKind.batch)
+
+
+def record_run(
+    *, engine: sa.Engine, library: Library, bot_name: str, scenario_ids: list[str] | None,
+    repeat: int, concurrency: int, run_id: str | None, kind: ConversationKind,
+    is_demo: bool = False, manifest: dict[str, Any] | None = None,
+    conversation_meta: dict[str, Any] | None = None, user_model: str | None = None,
+) -> str:
+    """The one way a run is recorded (batch runs and simulations): checks the scenarios, the
+    bot (and the user model, if any), then the run and its conversations in one transaction."""
     ids = scenario_ids or sorted(library.scenarios)
     unknown = [i for i in ids if i not in library.scenarios]
     if unknown:
@@ -102,19 +115,22 @@ def create_run(
         target = repo.get_bot_target(session=s, name=bot_name)
         if target.current_prompt_version_id is None:
             raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
+        if user_model is not None:
+            repo.get_bot_target(session=s, name=user_model)  # raises NotFound
         run = Run(id=run_id or new_run_id(), bot_target_id=target.id or 0,
                   prompt_version_id=target.current_prompt_version_id, scenario_ids=ids,
-                  repeat=repeat, concurrency=concurrency, is_demo=is_demo)
+                  repeat=repeat, concurrency=concurrency, is_demo=is_demo,
+                  manifest=manifest or {})
         s.add(run)
         s.flush()
         for sid in ids:
             snap = repo.snapshot_scenario(session=s, loaded=library.scenarios[sid])
             for k in range(repeat):
                 repo.create_conversation(
-                    session=s, kind=ConversationKind.batch, run_id=run.id, repeat_index=k,
+                    session=s, kind=kind, run_id=run.id, repeat_index=k,
                     scenario_snapshot_id=snap.id, bot_target_id=target.id,
                     prompt_version_id=run.prompt_version_id, is_demo=is_demo,
-                )
+                    meta=conversation_meta or {})
         return run.id
 
 

@@ -62,7 +62,7 @@ from workbench.services.evaluation._runs import (
     _storable_reply,
     finish_run,
     is_simulation,
-    new_run_id,
+    record_run,
 )
 from workbench.services.targets import bot_for
 from workbench.services.training import chat_history, failure_fields, reply_fields
@@ -99,33 +99,11 @@ def create_simulation(
     """Record a simulation: a run with one `simulated` conversation per (scenario, repeat).
     `user_model` names the bot target that plays the user (None: the scripted user)."""
     check_max_turns(max_turns)
-    ids = scenario_ids or sorted(library.scenarios)
-    unknown = [i for i in ids if i not in library.scenarios]
-    if unknown:
-        raise repo.NotFound(f"no scenario with id {', '.join(repr(u) for u in unknown)}")
-    if repeat < 1 or concurrency < 1:
-        raise ValueError("repeat and concurrency must be at least 1")
-    with session_scope(engine) as s:
-        target = repo.get_bot_target(session=s, name=bot_name)
-        if target.current_prompt_version_id is None:
-            raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
-        if user_model is not None:
-            repo.get_bot_target(session=s, name=user_model)  # raises NotFound
-        settings = {"user_model": user_model, "max_turns": max_turns}
-        run = Run(id=run_id or new_run_id(), bot_target_id=target.id or 0,
-                  prompt_version_id=target.current_prompt_version_id, scenario_ids=ids,
-                  repeat=repeat, concurrency=concurrency, manifest={"simulation": settings})
-        s.add(run)
-        s.flush()
-        for sid in ids:
-            snap = repo.snapshot_scenario(session=s, loaded=library.scenarios[sid])
-            for k in range(repeat):
-                repo.create_conversation(
-                    session=s, kind=ConversationKind.simulated, run_id=run.id, repeat_index=k,
-                    scenario_snapshot_id=snap.id, bot_target_id=target.id,
-                    prompt_version_id=run.prompt_version_id,
-                    meta={"simulated_user": user_model or SCRIPTED_USER})
-        return run.id
+    return record_run(
+        engine=engine, library=library, bot_name=bot_name, scenario_ids=scenario_ids,
+        repeat=repeat, concurrency=concurrency, run_id=run_id, kind=ConversationKind.simulated,
+        manifest={"simulation": {"user_model": user_model, "max_turns": max_turns}},
+        conversation_meta={"simulated_user": user_model or SCRIPTED_USER}, user_model=user_model)
 
 
 def _pending(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
