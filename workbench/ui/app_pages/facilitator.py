@@ -16,6 +16,7 @@ from workbench.ui.days import day_label, plain, scenario_label, scenario_preview
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.join_codes import join_codes_section
+from workbench.ui.support_signal import signal_board
 
 user = require_role(Role.facilitator)
 engine = state.engine()
@@ -145,6 +146,7 @@ def pick_day(days: list[training.DayView]) -> training.DayView:
 
 if flash := st.session_state.pop("fa_flash", None):
     st.success(flash)
+signal_board(engine, user.participant_id)
 days = training.list_days(engine=engine,
                           include_archived=bool(st.session_state.get("fa_show_archived")))
 with st.expander(t("facilitator.new_day"), expanded=not days, icon=":material/add:"):

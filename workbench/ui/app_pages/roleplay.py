@@ -25,6 +25,7 @@ from workbench.ui.components import (
 )
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
+from workbench.ui.support_signal import ask_for_someone
 
 user = require_role(Role.panel)
 engine = state.engine()
@@ -87,6 +88,7 @@ def debrief(kind: str) -> None:
     st.write(t(f"roleplay.debrief.{kind}"))
     st.write(t("roleplay.debrief.check_in"))
     support_contacts()
+    ask_for_someone(engine, user.participant_id, contacts=False)
     more = where.next_card is not None and not where.cap_reached
     row = st.container(horizontal=True)
     if more and row.button(t("roleplay.debrief.next"), key="rp_next"):
@@ -103,6 +105,7 @@ def paused() -> None:
         _set(ConversationStatus.active)
         st.session_state["rp_paused"] = False
         st.rerun()
+    ask_for_someone(engine, user.participant_id)
 
 
 def warning(card: training.ScenarioCard) -> None:
