@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from workbench.config import get_settings
 from workbench.domain.library import Library
@@ -35,6 +36,7 @@ ENDED_KEY = "auth_ended"  # why the facilitator ended this panel member's sessio
 ENDED_PARTICIPANT_KEY = "auth_ended_participant_id"
 LANGUAGE_CHOSEN_KEY = "auth_language_chosen"  # switched before signing in: kept on sign-in
 OIDC_FAILED_KEY = "auth_oidc_failed"
+SIDEBAR_SLOT_KEY = "nav_sidebar_slot"  # this run's place for a page's own sidebar controls
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,6 +68,17 @@ def library() -> Library:
     s = get_settings()
     return _library(str(s.scenarios_dir), str(s.rubrics_dir),
                     _fingerprint(s.scenarios_dir, s.rubrics_dir))
+
+
+def set_sidebar_slot(slot: DeltaGenerator) -> None:
+    st.session_state[SIDEBAR_SLOT_KEY] = slot
+
+
+def sidebar_slot() -> DeltaGenerator:
+    """Where a page puts its sidebar controls: the place the entry kept above "Afmelden" for
+    panel members (set on every run), else the end of the sidebar."""
+    slot = st.session_state.get(SIDEBAR_SLOT_KEY)
+    return slot if isinstance(slot, DeltaGenerator) else st.sidebar.container()
 
 
 def oidc_configured() -> bool:

@@ -55,7 +55,7 @@ def controls() -> None:
     """Skip, Pause and Stop now: always visible while a scenario is on screen — above the
     scenario, and again in the sidebar, which stays in view however far the chat scrolls."""
     _controls(st.container(horizontal=True), "")
-    _controls(st.sidebar.container(), "_side")
+    _controls(state.sidebar_slot(), "_side")
 
 
 def _controls(row, suffix: str) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +150,8 @@ def feedback(turn_id: int) -> None:
     rubric = training.scoring_rubric(engine=engine, rubric_version_id=rv)
     with st.expander(t("roleplay.feedback.title"), icon=":material/favorite:"):
         with st.form(f"rp_fb_form_{turn_id}", border=False):
-            values = rubric_fields(rubric, f"rp_fb_{turn_id}", show_description=False)
+            values = rubric_fields(rubric, f"rp_fb_{turn_id}", show_description=False,
+                                   for_panel=True)
             comment = st.text_input(t("roleplay.feedback.comment"), key=f"rp_fb_c_{turn_id}")
             if st.form_submit_button(t("roleplay.feedback.send")):
                 try:
