@@ -202,6 +202,9 @@ def conversation(conversation_id: int, card: training.ScenarioCard) -> None:
             send(conversation_id, pending)
         if row.button(t("roleplay.privacy.edit"), key="rp_edit", type="primary"):
             st.session_state["rp_pending"] = None
+            # Back in the input to change, not gone (issue 14, item 4): the chat input is not
+            # drawn yet in this run, so its text may still be set.
+            st.session_state["rp_input"] = pending
             st.rerun()
     if st.button(t("roleplay.finish"), key="rp_finish", icon=":material/check:"):
         _set(ConversationStatus.finished)
