@@ -83,6 +83,9 @@ def test_full_roleplay_with_consent_skip_feedback_pause_and_stop(eng, library) -
     assert len(turns_of(eng, conv.id or 0)) == 2
     button(at, "Niet versturen, ik pas het aan").click().run()
     assert "echte persoonlijke gegevens" not in texts(at)
+    # Back in the input to change (issue 14, item 4), and still not sent.
+    assert at.chat_input[0].proto.value == "Bel me op 06-12345678 als hij weg is"
+    assert at.chat_input[0].proto.set_value and len(turns_of(eng, conv.id or 0)) == 2
 
     at.chat_input[0].set_value("Hij heeft me gisteren geslagen.").run()
     assert len(turns_of(eng, conv.id or 0)) == 4

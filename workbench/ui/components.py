@@ -13,11 +13,11 @@ import sqlalchemy as sa
 import streamlit as st
 
 from workbench.domain.enums import ScaleKind, TurnRole
-from workbench.domain.rubrics import Rubric
+from workbench.domain.rubrics import Criterion, Rubric
 from workbench.domain.untrusted import markdown_literal, plain_text
 from workbench.services.errors import UserError
 from workbench.services.training import RatingInput
-from workbench.ui.i18n import current_language, t
+from workbench.ui.i18n import catalogue, current_language, t
 
 SUPPORT_KEYS = ("veilig_thuis", "acute", "suicide", "victim_support", "facilitator")
 
@@ -122,15 +122,32 @@ def draft_value(rubric: Rubric, key: str, draft: RatingInput | None) -> Any:
     return int(value)
 
 
+def _question(crit: Criterion, for_panel: bool) -> str:
+    """The criterion's name, or for panel members the catalogue's plainer question when there
+    is one (`roleplay.feedback.question.<key>`): the rubric version stays as staff read it."""
+    key = f"roleplay.feedback.question.{crit.key}"
+    return t(key) if for_panel and key in catalogue() else crit.name
+
+
+def _caption(crit: Criterion, level: int | str) -> str:
+    """The anchor under a level, left out when it only repeats the level ("Ja" / "Ja.")."""
+    anchor = crit.anchor(level) or ""
+    same = anchor.strip().rstrip(".!").casefold() == _level_label(level).casefold()
+    return " " if not anchor or same else anchor
+
+
 def rubric_fields(rubric: Rubric, prefix: str, draft: RatingInput | None = None,
-                  *, show_description: bool = True) -> dict[str, Any]:
+                  *, show_description: bool = True, for_panel: bool = False) -> dict[str, Any]:
     """One radio per criterion, each level on its own line with its anchor text under it (a
-    vertical scale reads better than a wrapped row in a narrow column). Inside a form."""
+    vertical scale reads better than a wrapped row in a narrow column). Inside a form.
+    `for_panel`: the panel member's quick feedback, without staff words such as "kritisch"."""
     values: dict[str, Any] = {}
     for crit in rubric.criteria:
         levels: list[int | str] = list(crit.levels())
         current = draft_value(rubric, crit.key, draft)
-        label = f"**{crit.name}**" + (f" · {t('scoring.critical')}" if crit.critical else "")
+        label = f"**{_question(crit, for_panel)}**"
+        if crit.critical and not for_panel:
+            label += f" · {t('scoring.critical')}"
         if show_description and crit.description:
             # Label and description above the scale, not a `help=` tooltip (see hint()).
             st.markdown(label)
@@ -138,7 +155,7 @@ def rubric_fields(rubric: Rubric, prefix: str, draft: RatingInput | None = None,
         values[crit.key] = st.radio(
             label, levels, index=levels.index(current) if current in levels else None,
             key=f"{prefix}_{crit.key}", format_func=_level_label,
-            captions=[crit.anchor(level) or " " for level in levels],
+            captions=[_caption(crit, level) for level in levels],
             label_visibility="collapsed" if show_description and crit.description
             else "visible",
         )

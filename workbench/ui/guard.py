@@ -10,6 +10,7 @@ from workbench.services.accounts import SignedIn
 from workbench.ui import state
 from workbench.ui.components import support_contacts
 from workbench.ui.i18n import t
+from workbench.ui.support_signal import ask_for_someone
 
 
 def require_role(*roles: Role) -> SignedIn:
@@ -39,6 +40,9 @@ def session_ended() -> None:
             icon=":material/favorite:")
     st.write(t("auth.ended.check_in"))
     support_contacts()
+    # Sent out of the room is when someone may most want a person: the signal still works.
+    if (pid := state.ended_participant_id()) is not None:
+        ask_for_someone(state.engine(), pid, contacts=False)
     if st.button(t("auth.ended.again"), key="auth_ended_again"):
         state.dismiss_ended()
         st.rerun()

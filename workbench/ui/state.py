@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from workbench.config import get_settings
 from workbench.domain.library import Library
@@ -31,8 +32,11 @@ STAFF_SESSION_KEY = "auth_staff_session_id"
 CLAIM_KEY = "auth_session_claim"  # the one-time claim the browser still has to exchange
 CLEAR_COOKIE_KEY = "auth_clear_cookie"
 ENDED_KEY = "auth_ended"  # why the facilitator ended this panel member's session
+# Whose session it was: the ended page still lets them ask for someone (a support signal).
+ENDED_PARTICIPANT_KEY = "auth_ended_participant_id"
 LANGUAGE_CHOSEN_KEY = "auth_language_chosen"  # switched before signing in: kept on sign-in
 OIDC_FAILED_KEY = "auth_oidc_failed"
+SIDEBAR_SLOT_KEY = "nav_sidebar_slot"  # this run's place for a page's own sidebar controls
 
 
 @st.cache_resource(show_spinner=False)
@@ -64,6 +68,17 @@ def library() -> Library:
     s = get_settings()
     return _library(str(s.scenarios_dir), str(s.rubrics_dir),
                     _fingerprint(s.scenarios_dir, s.rubrics_dir))
+
+
+def set_sidebar_slot(slot: DeltaGenerator) -> None:
+    st.session_state[SIDEBAR_SLOT_KEY] = slot
+
+
+def sidebar_slot() -> DeltaGenerator:
+    """Where a page puts its sidebar controls: the place the entry kept above "Afmelden" for
+    panel members (set on every run), else the end of the sidebar."""
+    slot = st.session_state.get(SIDEBAR_SLOT_KEY)
+    return slot if isinstance(slot, DeltaGenerator) else st.sidebar.container()
 
 
 def oidc_configured() -> bool:
@@ -127,6 +142,7 @@ def current_user() -> accounts.SignedIn | None:
     if isinstance(found, accounts.Ended):
         _forget()
         st.session_state[ENDED_KEY] = found.reason
+        st.session_state[ENDED_PARTICIPANT_KEY] = int(pid)
         return None
     if found is None:
         sign_out()
@@ -159,6 +175,7 @@ def sign_in(user: accounts.SignedIn, *, staff_session: accounts.StaffSignIn | No
     """Remember the person in this browser session; a staff session's claim is handed to the
     browser on the next run (see `session_claim`)."""
     st.session_state.pop(ENDED_KEY, None)
+    st.session_state.pop(ENDED_PARTICIPANT_KEY, None)
     st.session_state[USER_KEY] = user.participant_id
     if staff_session is not None:
         st.session_state[STAFF_SESSION_KEY] = staff_session.session_id
@@ -187,8 +204,15 @@ def ended_reason() -> str | None:
     return str(reason) if reason else None
 
 
+def ended_participant_id() -> int | None:
+    """The panel member whose session was ended in this browser, while the calm page shows."""
+    pid = st.session_state.get(ENDED_PARTICIPANT_KEY)
+    return int(pid) if pid is not None and ended_reason() else None
+
+
 def dismiss_ended() -> None:
     st.session_state.pop(ENDED_KEY, None)
+    st.session_state.pop(ENDED_PARTICIPANT_KEY, None)
 
 
 def _forget() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workbench.domain.enums import Role
 from workbench.services import accounts
 from workbench.ui import guard, registry, session_cookie, state
 from workbench.ui.i18n import LANGUAGES, current_language, t
@@ -51,12 +52,20 @@ def _sidebar(user: accounts.SignedIn | None) -> None:
             else:  # chosen before signing in: signing in keeps it (issue 7)
                 st.session_state[state.LANGUAGE_CHOSEN_KEY] = True
             st.rerun()
-        if user is not None and _demo_present():
-            # Demo data is marked on every page, so nobody mistakes simulated ratings for real.
+        panel = user is not None and user.role == Role.panel
+        if user is not None and not panel and _demo_present():
+            # Demo data is marked on every staff page, so nobody mistakes simulated ratings
+            # for real; a panel member's own role-play is real, and "demo" is a staff word.
             st.warning(t("common.demo_banner"), icon=":material/science:")
+        st.session_state.pop(state.SIDEBAR_SLOT_KEY, None)
         if user is not None:
             st.caption(t("common.signed_in_as", code=user.code,
                          role=t(f"common.roles.{user.role}")))
+            if panel:
+                # The role-play's Overslaan / Pauze / Nu stoppen go here, and Afmelden below
+                # them after a line: reaching for Overslaan never signs someone out.
+                state.set_sidebar_slot(st.container())
+                st.divider()
             if st.button(t("common.sign_out"), icon=":material/logout:"):
                 state.sign_out()
                 if getattr(st.user, "is_logged_in", False):

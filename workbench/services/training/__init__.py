@@ -1,6 +1,7 @@
 """Training days and what happens on them: setting a day up and managing it, live role-play
-for the lived-experience panel, scripted runs by hand, scoring replies, pairwise A/B, the check
-for personal data before a message is sent, and the conversation engine under all of them.
+for the lived-experience panel and its "Ik wil even iemand spreken" signal, scripted runs by
+hand, scoring replies, pairwise A/B, the check for personal data before a message is sent,
+and the conversation engine under all of them.
 """
 
 from workbench.services.training._conversations import (
@@ -82,6 +83,14 @@ from workbench.services.training._scripted import (
     send_next_scripted,
     start_scripted,
 )
+from workbench.services.training._signals import (
+    SignalBoard,
+    SignalView,
+    handle_signal,
+    my_open_signal,
+    raise_signal,
+    signal_board,
+)
 
 __all__ = [
     "add_user_turn",
@@ -104,10 +113,12 @@ __all__ = [
     "failure_fields",
     "finish_scripted",
     "get_day",
+    "handle_signal",
     "left_turn_for",
     "list_days",
     "load_item",
     "MAX_NAME_CHARS",
+    "my_open_signal",
     "needs_reply",
     "next_item",
     "next_pair",
@@ -120,6 +131,7 @@ __all__ = [
     "personal_data_types",
     "prompt_choices",
     "PromptChoice",
+    "raise_signal",
     "RatingInput",
     "record_pair",
     "rename_day",
@@ -140,6 +152,9 @@ __all__ = [
     "send_message",
     "send_next_scripted",
     "set_roleplay_status",
+    "signal_board",
+    "SignalBoard",
+    "SignalView",
     "start_conversation",
     "start_scripted",
     "stream_reply",

@@ -39,6 +39,9 @@ from workbench.storage.tables._records import (
     AuditEvent,
     ExportRecord,
 )
+from workbench.storage.tables._signals import (
+    SupportSignal,
+)
 from workbench.storage.tables._stats import (
     CUBE_COUNT_COLUMNS,
     CUBE_REAL_PREFIXES,
@@ -83,6 +86,7 @@ __all__ = [
     "Run",
     "ScenarioSnapshot",
     "StaffSession",
+    "SupportSignal",
     "TrainingDay",
     "Turn",
     "utcnow",

@@ -16,6 +16,7 @@ from workbench.ui.days import day_label, scenario_label, scenario_preview
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
 from workbench.ui.join_codes import join_codes_section
+from workbench.ui.support_signal import signal_board
 
 user = require_role(Role.facilitator)
 engine = state.engine()
@@ -25,33 +26,51 @@ st.session_state.setdefault("fa_new_code", None)
 st.title(t("facilitator.title"))
 
 # The create form's widgets: cleared after a day is made, so a second click cannot make the
-# same day again from a still-filled form (issue 14, item 1).
-CREATE_KEYS = ("fa_name", "fa_date", "fa_scenarios", "fa_prompts", "fa_expert_rubric",
-               "fa_panel_rubric", "fa_overlap", "fa_cap", "fa_allow_dup", "fa_dup")
+# same day again from a still-filled form (issue 14, item 1). Cleared by setting each one to its
+# default, not by deleting its key: the browser still holds what it showed and sends it back
+# with the next click, which refilled a deleted field (the whole-day browser walk caught it).
+
+
+def _reset_or_default(values: dict[str, object]) -> None:
+    if st.session_state.pop("fa_reset", False):
+        st.session_state.pop("fa_dup", None)
+        st.session_state.pop("fa_allow_dup", None)
+        st.session_state.update(values)
+    for key, value in values.items():
+        st.session_state.setdefault(key, value)
 
 
 def create_form() -> None:
-    if st.session_state.pop("fa_reset", False):
-        for key in CREATE_KEYS:
-            st.session_state.pop(key, None)
     choices = training.prompt_choices(engine=engine)
     expert_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                              if r.rubric.audience == Audience.expert})
     panel_rubrics = sorted({rid for (rid, _), r in lib.rubrics.items()
                             if r.rubric.audience == Audience.lived_experience})
+    current = [c.id for c in choices if c.is_current]
+    by_id = {c.id: c for c in choices}
+    _reset_or_default({
+        "fa_name": "", "fa_date": date.today(), "fa_scenarios": [], "fa_prompts": current[:1],
+        "fa_expert_rubric": expert_rubrics[0] if expert_rubrics else None,
+        "fa_panel_rubric": panel_rubrics[0] if panel_rubrics else None,
+        "fa_overlap": 2, "fa_cap": 3})
+    # A choice kept from before that the library or the prompt list no longer offers.
+    for key, offered in (("fa_scenarios", lib.scenarios), ("fa_prompts", by_id)):
+        if any(v not in offered for v in st.session_state[key]):
+            st.session_state[key] = [v for v in st.session_state[key] if v in offered]
+    for key, offered_list in (("fa_expert_rubric", expert_rubrics),
+                              ("fa_panel_rubric", panel_rubrics)):
+        if st.session_state[key] not in offered_list:
+            st.session_state[key] = offered_list[0] if offered_list else None
     with st.form("fa_create_form"):
         name = st.text_input(t("facilitator.name"), key="fa_name",
                              max_chars=training.MAX_NAME_CHARS)
-        day = st.date_input(t("facilitator.date"), value=date.today(), key="fa_date",
-                            format="DD-MM-YYYY")
+        day = st.date_input(t("facilitator.date"), key="fa_date", format="DD-MM-YYYY")
         scenario_ids = st.multiselect(
             t("facilitator.scenarios"), sorted(lib.scenarios), key="fa_scenarios",
             format_func=lambda sid: scenario_label(lib, sid),
             placeholder=t("common.choose_many"))
-        current = [c.id for c in choices if c.is_current]
-        by_id = {c.id: c for c in choices}
         pv_ids = st.multiselect(
-            t("facilitator.prompts"), list(by_id), default=current[:1], key="fa_prompts",
+            t("facilitator.prompts"), list(by_id), key="fa_prompts",
             format_func=lambda i: f"{by_id[i].target_name} · {by_id[i].label} "
                                   f"({by_id[i].sha256[:8]})",
             placeholder=t("common.choose_many"))
@@ -61,9 +80,9 @@ def create_form() -> None:
                                      key="fa_expert_rubric")
         panel_rubric = c2.selectbox(t("facilitator.panel_rubric"), panel_rubrics,
                                     key="fa_panel_rubric")
-        overlap = c1.number_input(t("facilitator.overlap"), 1, 10, 2, key="fa_overlap")
+        overlap = c1.number_input(t("facilitator.overlap"), 1, 10, key="fa_overlap")
         c1.caption(t("facilitator.overlap_help"))
-        cap = c2.number_input(t("facilitator.cap"), 1, 20, 3, key="fa_cap")
+        cap = c2.number_input(t("facilitator.cap"), 1, 20, key="fa_cap")
         c2.caption(t("facilitator.cap_help"))
         allow = False
         if dup := st.session_state.get("fa_dup"):
@@ -147,9 +166,13 @@ def pick_day(days: list[training.DayView]) -> training.DayView:
 
 if flash := st.session_state.pop("fa_flash", None):
     st.success(flash)
+signal_board(engine, user.participant_id)
 days = training.list_days(engine=engine,
                           include_archived=bool(st.session_state.get("fa_show_archived")))
-with st.expander(t("facilitator.new_day"), expanded=not days, icon=":material/add:"):
+# Open while there is no day yet, and while it asks about a same-named day: folded, it hid
+# that question (the browser walk of issue 14, item 1 found it so).
+with st.expander(t("facilitator.new_day"), expanded=not days or bool(
+        st.session_state.get("fa_dup")), icon=":material/add:"):
     create_form()
 st.toggle(t("facilitator.show_archived"), key="fa_show_archived")
 

@@ -27,6 +27,7 @@ from workbench.ui.components import (
 )
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import t
+from workbench.ui.support_signal import ask_for_someone
 
 user = require_role(Role.panel)
 engine = state.engine()
@@ -56,7 +57,7 @@ def controls() -> None:
     """Skip, Pause and Stop now: always visible while a scenario is on screen — above the
     scenario, and again in the sidebar, which stays in view however far the chat scrolls."""
     _controls(st.container(horizontal=True), "")
-    _controls(st.sidebar.container(), "_side")
+    _controls(state.sidebar_slot(), "_side")
 
 
 def _controls(row, suffix: str) -> None:  # type: ignore[no-untyped-def]
@@ -89,6 +90,7 @@ def debrief(kind: str) -> None:
     st.write(t(f"roleplay.debrief.{kind}"))
     st.write(t("roleplay.debrief.check_in"))
     support_contacts()
+    ask_for_someone(engine, user.participant_id, contacts=False)
     more = where.next_card is not None and not where.cap_reached
     row = st.container(horizontal=True)
     if more and row.button(t("roleplay.debrief.next"), key="rp_next"):
@@ -105,6 +107,7 @@ def paused() -> None:
         _set(ConversationStatus.active)
         st.session_state["rp_paused"] = False
         st.rerun()
+    ask_for_someone(engine, user.participant_id)
 
 
 def warning(card: training.ScenarioCard) -> None:
@@ -151,7 +154,8 @@ def feedback(turn_id: int) -> None:
     rubric = training.scoring_rubric(engine=engine, rubric_version_id=rv)
     with st.expander(t("roleplay.feedback.title"), icon=":material/favorite:"):
         with st.form(f"rp_fb_form_{turn_id}", border=False):
-            values = rubric_fields(rubric, f"rp_fb_{turn_id}", show_description=False)
+            values = rubric_fields(rubric, f"rp_fb_{turn_id}", show_description=False,
+                                   for_panel=True)
             comment = st.text_input(t("roleplay.feedback.comment"), key=f"rp_fb_c_{turn_id}")
             if st.form_submit_button(t("roleplay.feedback.send")):
                 try:
@@ -202,6 +206,9 @@ def conversation(conversation_id: int, card: training.ScenarioCard) -> None:
             send(conversation_id, pending)
         if row.button(t("roleplay.privacy.edit"), key="rp_edit", type="primary"):
             st.session_state["rp_pending"] = None
+            # Back in the input to change, not gone (issue 14, item 4): the chat input is not
+            # drawn yet in this run, so its text may still be set.
+            st.session_state["rp_input"] = pending
             st.rerun()
     if st.button(t("roleplay.finish"), key="rp_finish", icon=":material/check:"):
         _set(ConversationStatus.finished)
