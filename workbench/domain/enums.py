@@ -185,6 +185,7 @@ class JobKind(StrEnum):
     export = "export"
     report = "report"
     noop = "noop"  # proves the queue works end to end (benchmarks, health checks)
+    lab_comparison = "lab_comparison"  # the prompt lab: current and candidate on one suite
 
 
 class JobStatus(StrEnum):
@@ -193,3 +194,10 @@ class JobStatus(StrEnum):
     done = "done"
     failed = "failed"
     cancelled = "cancelled"
+
+
+class CandidateStatus(StrEnum):
+    """A prompt lab candidate: still a candidate, or promoted to the target's current prompt."""
+
+    candidate = "candidate"
+    promoted = "promoted"
