@@ -94,14 +94,15 @@ def _show_flipped(report: lab.LabReport) -> None:
         st.caption(t("lab.flipped.none"))
         return
     col = "lab.flipped.col."
-    st.dataframe(pd.DataFrame([{
+    # A plain table: a handful of rows that a person reads (and a browser test finds).
+    st.table(pd.DataFrame([{
         t(col + "scenario"): f.scenario_id,
         t(col + "repeat"): f.repeat_index + 1,
         t(col + "where"): t("lab.flipped.where_conversation") if f.ordinal is None
         else t("lab.flipped.where_reply", n=f.ordinal + 1),
         t(col + "check"): _check_name(f.kind, f.check),
         t(col + "change"): t(f"lab.flipped.{f.direction}"),
-    } for f in report.flipped]), hide_index=True, width="stretch")
+    } for f in report.flipped]).set_index(t(col + "scenario")))
 
 
 def _show_sides(report: lab.LabReport) -> None:
