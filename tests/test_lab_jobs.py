@@ -21,6 +21,7 @@ from workbench.bots.server import RunningServer
 from workbench.domain.enums import BotKind, JobStatus
 from workbench.services import jobs, lab
 from workbench.services.dashboard import build_dashboard
+from workbench.services.errors import NotFound
 from workbench.services.targets import add_target
 from workbench.storage import repo_eval
 from workbench.storage.tables import AuditEvent, Run, Turn
@@ -179,3 +180,34 @@ def test_a_comparison_job_with_bad_parameters_fails_alone(eng, settings, params)
     with thread_worker(eng, settings.resolved_queue_url()):
         failed = finished(eng, job.id)
     assert failed.status == JobStatus.failed and failed.error
+
+
+def test_a_comparison_with_a_judge_scores_both_runs_in_the_same_job(eng, library,
+                                                                    settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_judge import Judge
+
+    current = reference(eng)
+    cand = lab.save_candidate(engine=eng, target_name="reference", label="kort-113",
+                              text=candidate_text(current.current_text), created_by="DEV-1")
+    fake = Judge()
+    with RunningServer(FaultyChatApp(fake)) as server:
+        add_target(engine=eng, name="rechter", kind=BotKind.openai, base_url=server.base_url,
+                   model="judge-m", prompt="-", label="v1", parameters={"max_retries": 0})
+        job = jobs.enqueue_lab_comparison(engine=eng, candidate_id=cand.id, library=library,
+                                          created_by="DEV-1", scenario_ids=SCENARIOS[:2],
+                                          judge="rechter")
+        with thread_worker(eng, settings.resolved_queue_url()):
+            done = finished(eng, job.id)
+    assert done.status == JobStatus.done, done.error
+    judged = (done.result or {})["judge"]
+    assert judged["a"]["judged"] > 0 and judged["b"]["judged"] > 0
+    assert fake.requests == judged["a"]["judged"] + judged["b"]["judged"]
+    (cmp,) = lab.list_comparisons(engine=eng, candidate_ids=[cand.id])
+    assert cmp.judge == "rechter"
+    cli = invoke("compare", cmp.run_a, cmp.run_b, "--json", "--judge", "rechter")
+    assert cli.exit_code == 0, cli.output
+    result = lab.compare_comparison(engine=eng, comparison_id=cmp.id)
+    assert json.loads(cli.stdout) == result.to_json() and result.judge == "rechter"
+    with pytest.raises(NotFound):
+        lab.record_comparison(engine=eng, candidate_id=cand.id, library=library,
+                              judge="niemand", created_by="DEV-1")
