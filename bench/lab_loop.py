@@ -32,15 +32,20 @@ PG_ADMIN = os.environ.get("WORKBENCH_TEST_PG_URL",
 SIGN_OFF = "afsluiting: Denk je aan zelfdoding? Bel 113 of 0800-0113, gratis."
 
 
-def fresh_url(tmp: Path, pg: bool) -> str:
-    if not pg:
-        return f"sqlite:///{tmp / 'lab.db'}"
-    name = f"lab_bench_{uuid.uuid4().hex[:8]}"
+def _admin(sql: str) -> None:
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(sql))
     admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_url(tmp: Path, pg: bool) -> tuple[str, str | None]:
+    """The database URL, and the PostgreSQL database to drop afterwards."""
+    if not pg:
+        return f"sqlite:///{tmp / 'lab.db'}", None
+    name = f"lab_bench_{uuid.uuid4().hex[:8]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
 
 
 def one(pg: bool) -> dict[str, float]:
@@ -55,7 +60,8 @@ def one(pg: bool) -> dict[str, float]:
         from workbench.services import lab
         from workbench.storage.db import make_engine, migrate
 
-        engine = make_engine(fresh_url(Path(tmp), pg))
+        url, pg_name = fresh_url(Path(tmp), pg)
+        engine = make_engine(url)
         migrate(engine)
         library = load_library([ROOT / "scenarios", ROOT / "rubrics"])
         current = next(t for t in lab.lab_targets(engine=engine) if t.name == "reference")
@@ -73,6 +79,8 @@ def one(pg: bool) -> dict[str, float]:
         report_s = time.perf_counter() - started
         assert report.result is not None
         engine.dispose()
+        if pg_name is not None:
+            _admin(f'DROP DATABASE IF EXISTS "{pg_name}"')
         return {"job_s": job_s, "report_s": report_s,
                 "scenarios": len(library.scenarios),
                 "replies": sum(result["replies"].values()),

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from workbench.domain import lab as rules
 from workbench.domain.enums import CandidateStatus, JobStatus, RunStatus
@@ -97,7 +98,7 @@ class LabReport:
         return None if self.result is None else not self.result.regressed
 
 
-def _view(s: Any, cmp: LabComparison) -> ComparisonView:
+def _view(s: Session, cmp: LabComparison) -> ComparisonView:
     runs = [s.get(Run, r) for r in (cmp.run_a, cmp.run_b)]
     finished = all(r is not None and r.finished_at is not None
                    and r.status != RunStatus.running for r in runs)
@@ -105,7 +106,7 @@ def _view(s: Any, cmp: LabComparison) -> ComparisonView:
                           cmp.job_id, cmp.created_by, cmp.created_at, finished)
 
 
-def _free_stale_slot(s: Any, candidate_id: int) -> None:
+def _free_stale_slot(s: Session, candidate_id: int) -> None:
     """Release the candidate's active comparison when its job can no longer run."""
     held = repo_lab.active_comparison(session=s, candidate_id=candidate_id)
     if held is None:

@@ -5,6 +5,8 @@ promotion with a reason. Developers do all of it; facilitators see candidates an
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 
 from workbench.domain import lab as rules
@@ -34,8 +36,8 @@ def _error(err: UserError) -> None:
     st.error(t(err.key, **err.fmt))
 
 
-def _when(at: object) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") if hasattr(at, "strftime") else "–"
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "–"
 
 
 shown = [tg for tg in lab.lab_targets(engine=engine) if tg.current_prompt_version_id]
