@@ -187,6 +187,7 @@ class JobKind(StrEnum):
     report = "report"
     noop = "noop"  # proves the queue works end to end (benchmarks, health checks)
     simulate = "simulate"  # a simulated user plays scenarios against a bot (workbench simulate)
+    lab_comparison = "lab_comparison"  # the prompt lab: current and candidate on one suite
 
 
 class SimulationStop(StrEnum):
@@ -208,3 +209,10 @@ class JobStatus(StrEnum):
     done = "done"
     failed = "failed"
     cancelled = "cancelled"
+
+
+class CandidateStatus(StrEnum):
+    """A prompt lab candidate: still a candidate, or promoted to the target's current prompt."""
+
+    candidate = "candidate"
+    promoted = "promoted"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.jobs._progress import JobFailed, Progress
+from workbench.jobs._progress import JobFailed, JobInterrupted, JobLost, Progress
 
 _NAME = Field(min_length=1, max_length=120)
 
@@ -49,6 +50,21 @@ class _StopBetweenExchanges:
 def run_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Play (or finish playing) a run. Resuming after a killed worker plays only what is
     missing: the runner's own guarantee (conversations and turns are unique per run)."""
+    p = RunParams.model_validate(params)
+
+    def report(_event: str, done: int, total: int) -> None:
+        progress(done, total, f"{done}/{total} conversations")
+
+    summary = _play_run(engine, p.run_id, progress, report, p.concurrency)
+    return {"run_id": summary.run_id, "out_dir": str(summary.out_dir),
+            "conversations": summary.conversations, "finished": summary.finished,
+            "failed": summary.failed, "replies": summary.replies, "errors": summary.errors,
+            "retries": summary.retries, "duration_s": round(summary.duration_s, 3)}
+
+
+def _play_run(engine: sa.Engine, run_id: str, progress: Progress,
+              report: Callable[[str, int, int], None], concurrency: int | None) -> Any:
+    """One run played to its end by this job, stopping between exchanges when cancelled."""
     from workbench.config import get_settings
     from workbench.services.context import load_shipped_library
     from workbench.services.evaluation import RunBusy, execute_run
@@ -57,35 +73,25 @@ def run_job(engine: sa.Engine, params: dict[str, Any], progress: Progress) -> di
     from workbench.storage.db import session_scope
     from workbench.storage.tables import Run
 
-    p = RunParams.model_validate(params)
     s = get_settings()
     with session_scope(engine) as session:
-        run = session.get(Run, p.run_id)
+        run = session.get(Run, run_id)
         if run is None:
-            raise JobFailed(f"no run with id '{p.run_id}'")
+            raise JobFailed(f"no run with id '{run_id}'")
         bot = bot_for(repo.get_bot_target_by_id(session=session,
                                                 bot_target_id=run.bot_target_id))
-
-    def report(_event: str, done: int, total: int) -> None:
-        progress(done, total, f"{done}/{total} conversations")
-
     while True:
         try:
-            summary = asyncio.run(execute_run(
-                engine=engine, run_id=p.run_id, library=load_shipped_library(s),
+            return asyncio.run(execute_run(
+                engine=engine, run_id=run_id, library=load_shipped_library(s),
                 runs_dir=s.runs_dir, bot=_StopBetweenExchanges(bot, progress), progress=report,
-                concurrency=p.concurrency))
-            break
+                concurrency=concurrency))
         except RunBusy:
             # The run's lease is still held: by a worker killed mid-run, until it expires
             # (WORKBENCH_RUN_LEASE_S), or by someone playing it by hand. Wait, staying
             # cancellable, rather than fail a job that will be free to go in seconds.
             progress.check()  # nothing to report yet; a cancel still stops it
             time.sleep(1.0)
-    return {"run_id": summary.run_id, "out_dir": str(summary.out_dir),
-            "conversations": summary.conversations, "finished": summary.finished,
-            "failed": summary.failed, "replies": summary.replies, "errors": summary.errors,
-            "retries": summary.retries, "duration_s": round(summary.duration_s, 3)}
 
 
 class JudgeParams(_Params):
@@ -291,3 +297,63 @@ def simulate_job(engine: sa.Engine, params: dict[str, Any], progress: Progress
     return {"run_id": r.run_id, "out_dir": str(r.out_dir), "conversations": r.conversations,
             "finished": r.finished, "failed": r.failed, "replies": r.replies,
             "errors": r.errors, "stops": summary.stops, "duration_s": round(r.duration_s, 3)}
+
+
+class LabComparisonParams(_Params):
+    comparison_id: int = Field(ge=1)
+    concurrency: int | None = Field(default=None, ge=1, le=512)
+
+
+def lab_comparison_job(engine: sa.Engine, params: dict[str, Any], progress: Progress
+                       ) -> dict[str, Any]:
+    """The prompt lab's comparison: run A (current version), then run B (the candidate), then
+    the judge on both when the comparison has one; one bar over all of it. However it ends
+    (done, failed, cancelled), the candidate may be compared again."""
+    from workbench.services import lab
+    from workbench.services.evaluation import ajudge_turns
+
+    p = LabComparisonParams.model_validate(params)
+    try:
+        cmp = lab.get_comparison(engine=engine, comparison_id=p.comparison_id)
+    except LookupError:
+        raise JobFailed(f"no lab comparison with id {p.comparison_id}") from None
+    try:
+        counts: dict[str, tuple[int, int]] = {}
+
+        def report_for(side: str) -> Callable[[str, int, int], None]:
+            def report(_event: str, done: int, total: int) -> None:
+                counts[side] = (done, total)
+                # Until run B has started, count its conversations as run A's (same suite).
+                a_done, a_total = counts.get("a", (0, total))
+                b_done, b_total = counts.get("b", (0, a_total))
+                progress(a_done + b_done, a_total + b_total,
+                         f"{side.upper()}: {done}/{total} conversations")
+            return report
+
+        summaries = {side: _play_run(engine, run_id, progress, report_for(side), p.concurrency)
+                     for side, run_id in (("a", cmp.run_a), ("b", cmp.run_b))}
+        judged: dict[str, Any] = {}
+        if cmp.judge is not None:
+            for side, run_id in (("a", cmp.run_a), ("b", cmp.run_b)):
+                progress.check()
+                summary = asyncio.run(ajudge_turns(
+                    engine, None, cmp.judge, 8, run_id=run_id,
+                    progress=_judge_report(progress, side)))
+                judged[side] = dataclasses.asdict(summary)
+        result = lab.compare_comparison(engine=engine, comparison_id=p.comparison_id)
+    except (JobInterrupted, JobLost):
+        raise  # the job goes on elsewhere (resumed, or another worker's): it keeps the slot
+    except BaseException:
+        lab.release_comparison(engine=engine, comparison_id=p.comparison_id)
+        raise
+    lab.release_comparison(engine=engine, comparison_id=p.comparison_id)
+    return {"comparison_id": p.comparison_id, "run_a": cmp.run_a, "run_b": cmp.run_b,
+            "replies": {k: v.replies for k, v in summaries.items()},
+            "failed": {k: v.failed for k, v in summaries.items()}, "judge": judged or None,
+            "regressed": result.regressed, "paired_conversations": result.paired_conversations}
+
+
+def _judge_report(progress: Progress, side: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        progress(done, total, f"judge {side.upper()}: {done}/{total} replies")
+    return report

@@ -29,6 +29,7 @@ BUILTIN: dict[str, str] = {
     JobKind.export: "workbench.jobs._kinds:export_job",
     JobKind.report: "workbench.jobs._kinds:report_job",
     JobKind.noop: "workbench.jobs._kinds:noop_job",
+    JobKind.lab_comparison: "workbench.jobs._kinds:lab_comparison_job",
 }
 BUILTIN[JobKind.simulate] = "workbench.jobs._kinds:simulate_job"  # workbench simulate
 

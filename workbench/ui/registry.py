@@ -61,6 +61,8 @@ PAGES: list[PageSpec] = [
              frozenset({Role.developer}), "export"),
     PageSpec("app_pages/jobs.py", "jobs.nav", ":material/pending_actions:",
              frozenset({Role.developer, Role.facilitator}), "jobs"),
+    PageSpec("app_pages/prompt_lab.py", "lab.nav", ":material/science:",
+             frozenset({Role.developer, Role.facilitator}), "promptlab"),
 ]
 
 

@@ -58,12 +58,18 @@ from workbench.services.evaluation._replay import (
     ImportReport,
     import_transcripts,
 )
+from workbench.services.evaluation._run_replies import (
+    RunConversation,
+    RunReply,
+    run_replies,
+)
 from workbench.services.evaluation._runs import (
     RunSummary,
     WrongRunKind,
     create_run,
     execute_run,
     new_run_id,
+    record_run,
 )
 from workbench.services.evaluation._simulate import (
     SCRIPTED_USER,
@@ -106,11 +112,15 @@ __all__ = [
     "LeaseLost",
     "new_run_id",
     "parse_judgement",
+    "record_run",
     "Reference",
     "ReplyMetrics",
     "run_metrics",
+    "run_replies",
     "RunBusy",
+    "RunConversation",
     "RunMetrics",
+    "RunReply",
     "RunSummary",
     "ScenarioFacts",
     "SCHEMA_FORMS",

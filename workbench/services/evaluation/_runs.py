@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from workbench import __version__
 from workbench.bots import Bot, BotError, ReplyRequest
@@ -46,7 +47,14 @@ from workbench.services.training import chat_history, failure_fields, reply_fiel
 from workbench.storage import repo, repo_eval
 from workbench.storage.db import session_scope
 from workbench.storage.snapshots import scenario_of
-from workbench.storage.tables import Conversation, PromptVersion, Run, ScenarioSnapshot, Turn
+from workbench.storage.tables import (
+    BotTarget,
+    Conversation,
+    PromptVersion,
+    Run,
+    ScenarioSnapshot,
+    Turn,
+)
 
 Progress = Callable[[str, int, int], None]  # (event, done, total)
 
@@ -92,46 +100,56 @@ def create_run(
     repeat: int = 1, concurrency: int = 8, is_demo: bool = False, run_id: str | None = None,
 ) -> str:
     """Record a run and one conversation per (scenario, repeat); returns the run id."""
-    return record_run(engine=engine, library=library, bot_name=bot_name,
-                      scenario_ids=scenario_ids, repeat=repeat, concurrency=concurrency,
-                      is_demo=is_demo, run_id=run_id, kind=ConversationKind.batch)
+    with session_scope(engine) as s:
+        target = current_target(session=s, bot_name=bot_name)
+        return record_run(session=s, library=library, target=target,
+                          prompt_version_id=target.current_prompt_version_id or 0,
+                          scenario_ids=scenario_ids, repeat=repeat, concurrency=concurrency,
+                          is_demo=is_demo, run_id=run_id)
+
+
+def current_target(*, session: Session, bot_name: str) -> BotTarget:
+    """The bot target a new run plays against; refused when it has no system prompt yet."""
+    target = repo.get_bot_target(session=session, name=bot_name)
+    if target.current_prompt_version_id is None:
+        raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
+    return target
 
 
 def record_run(
-    *, engine: sa.Engine, library: Library, bot_name: str, scenario_ids: list[str] | None,
-    repeat: int, concurrency: int, run_id: str | None, kind: ConversationKind,
-    is_demo: bool = False, manifest: dict[str, Any] | None = None,
-    conversation_meta: dict[str, Any] | None = None, user_model: str | None = None,
+    *, session: Session, library: Library, target: BotTarget, prompt_version_id: int,
+    scenario_ids: list[str] | None = None, repeat: int = 1, concurrency: int = 8,
+    is_demo: bool = False, run_id: str | None = None,
+    kind: ConversationKind = ConversationKind.batch, manifest: dict[str, Any] | None = None,
+    conversation_meta: dict[str, Any] | None = None,
 ) -> str:
-    """The one way a run is recorded (batch runs and simulations): checks the scenarios, the
-    bot (and the user model, if any), then the run and its conversations in one transaction."""
+    """The one way a run is recorded, inside the caller's unit of work: batch runs, the prompt
+    lab's runs of a candidate that is not current yet, and simulations (`kind` simulated, their
+    settings in `manifest`)."""
     ids = scenario_ids or sorted(library.scenarios)
     unknown = [i for i in ids if i not in library.scenarios]
     if unknown:
         raise repo.NotFound(f"no scenario with id {', '.join(repr(u) for u in unknown)}")
     if repeat < 1 or concurrency < 1:
         raise ValueError("repeat and concurrency must be at least 1")
-    with session_scope(engine) as s:
-        target = repo.get_bot_target(session=s, name=bot_name)
-        if target.current_prompt_version_id is None:
-            raise repo.NotFound(f"bot target '{bot_name}' has no system prompt yet")
-        if user_model is not None:
-            repo.get_bot_target(session=s, name=user_model)  # raises NotFound
-        run = Run(id=run_id or new_run_id(), bot_target_id=target.id or 0,
-                  prompt_version_id=target.current_prompt_version_id, scenario_ids=ids,
-                  repeat=repeat, concurrency=concurrency, is_demo=is_demo,
-                  manifest=manifest or {})
-        s.add(run)
-        s.flush()
-        for sid in ids:
-            snap = repo.snapshot_scenario(session=s, loaded=library.scenarios[sid])
-            for k in range(repeat):
-                repo.create_conversation(
-                    session=s, kind=kind, run_id=run.id, repeat_index=k,
-                    scenario_snapshot_id=snap.id, bot_target_id=target.id,
-                    prompt_version_id=run.prompt_version_id, is_demo=is_demo,
-                    meta=conversation_meta or {})
-        return run.id
+    pv = session.get(PromptVersion, prompt_version_id)
+    if pv is None or pv.bot_target_id != target.id:
+        raise repo.NotFound(f"bot target '{target.name}' has no prompt version "
+                            f"{prompt_version_id}")
+    run = Run(id=run_id or new_run_id(), bot_target_id=target.id or 0,
+              prompt_version_id=prompt_version_id, scenario_ids=ids,
+              repeat=repeat, concurrency=concurrency, is_demo=is_demo, manifest=manifest or {})
+    session.add(run)
+    session.flush()
+    for sid in ids:
+        snap = repo.snapshot_scenario(session=session, loaded=library.scenarios[sid])
+        for k in range(repeat):
+            repo.create_conversation(
+                session=session, kind=kind, run_id=run.id, repeat_index=k,
+                scenario_snapshot_id=snap.id, bot_target_id=target.id,
+                prompt_version_id=run.prompt_version_id, is_demo=is_demo,
+                meta=conversation_meta or {})
+    return run.id
 
 
 def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:

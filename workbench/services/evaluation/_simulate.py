@@ -60,6 +60,7 @@ from workbench.services.evaluation._runs import (
     RunSummary,
     WrongRunKind,
     _storable_reply,
+    current_target,
     finish_run,
     is_simulation,
     record_run,
@@ -99,11 +100,17 @@ def create_simulation(
     """Record a simulation: a run with one `simulated` conversation per (scenario, repeat).
     `user_model` names the bot target that plays the user (None: the scripted user)."""
     check_max_turns(max_turns)
-    return record_run(
-        engine=engine, library=library, bot_name=bot_name, scenario_ids=scenario_ids,
-        repeat=repeat, concurrency=concurrency, run_id=run_id, kind=ConversationKind.simulated,
-        manifest={"simulation": {"user_model": user_model, "max_turns": max_turns}},
-        conversation_meta={"simulated_user": user_model or SCRIPTED_USER}, user_model=user_model)
+    with session_scope(engine) as s:
+        target = current_target(session=s, bot_name=bot_name)
+        if user_model is not None:
+            repo.get_bot_target(session=s, name=user_model)  # raises NotFound
+        return record_run(
+            session=s, library=library, target=target,
+            prompt_version_id=target.current_prompt_version_id or 0, scenario_ids=scenario_ids,
+            repeat=repeat, concurrency=concurrency, run_id=run_id,
+            kind=ConversationKind.simulated,
+            manifest={"simulation": {"user_model": user_model, "max_turns": max_turns}},
+            conversation_meta={"simulated_user": user_model or SCRIPTED_USER})
 
 
 def _pending(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:

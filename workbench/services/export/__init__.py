@@ -19,6 +19,10 @@ from workbench.services.export._export import (
     token_counter,
     write_export,
 )
+from workbench.services.export._fewshot import (
+    FewShotBlock,
+    fewshot_block,
+)
 from workbench.services.export._scrub import (
     Residual,
 )
@@ -51,6 +55,8 @@ __all__ = [
     "ExportResult",
     "ExportTargetError",
     "ExportView",
+    "fewshot_block",
+    "FewShotBlock",
     "Message",
     "new_export_dir",
     "preview_export",

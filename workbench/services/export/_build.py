@@ -52,6 +52,7 @@ class Built:
     rubric_version_ids: set[int] = field(default_factory=set)
     prompt_version_ids: set[int] = field(default_factory=set)
     extra: dict[str, Any] = field(default_factory=dict)
+    example_ids: tuple[int, ...] = ()  # few-shot: the examples in the snippet (for the lab)
 
 
 # --- scrubbing in a fixed order ----------------------------------------------------------------
@@ -232,6 +233,7 @@ def build_fewshot(examples: list[Example], gate: Gate, bs: BuildSettings) -> Bui
     built.extra["fewshot"] = {"per_tag": bs.fewshot_per_tag,
                               "token_budget": bs.fewshot_token_budget, "tokens": shot.tokens,
                               "token_counter": bs.token_counter, "examples_per_tag": shot.per_tag}
+    built.example_ids = shot.example_ids
     _versions(built, picked)
     return built
 

@@ -153,3 +153,25 @@ def enqueue_simulation(*, engine: sa.Engine, created_by: str | None,
     return enqueue(engine=engine, kind=JobKind.simulate,
                    params={"run_id": run_id, "concurrency": concurrency},
                    created_by=created_by, queue=queue)
+
+
+def enqueue_lab_comparison(*, engine: sa.Engine, candidate_id: int, library: Library,
+                           created_by: str | None, scenario_ids: list[str] | None = None,
+                           repeat: int = 1, judge: str | None = None, concurrency: int = 8,
+                           queue: Queue | None = None) -> JobView:
+    """The prompt lab's comparison of a candidate against the current version: both runs
+    recorded now (same scenarios and repeats), played by one `lab_comparison` job. Raises
+    LabError while the candidate has a comparison that may still run."""
+    from workbench.services import lab
+
+    cmp = lab.record_comparison(engine=engine, candidate_id=candidate_id, library=library,
+                                scenario_ids=scenario_ids, repeat=repeat, judge=judge,
+                                concurrency=concurrency, created_by=created_by)
+    try:
+        job = enqueue(engine=engine, kind=JobKind.lab_comparison, created_by=created_by,
+                      queue=queue, params={"comparison_id": cmp.id, "concurrency": concurrency})
+    except BaseException:
+        lab.release_comparison(engine=engine, comparison_id=cmp.id)
+        raise
+    lab.attach_job(engine=engine, comparison_id=cmp.id, job_id=job.id)
+    return job

@@ -20,6 +20,10 @@ from workbench.storage.tables._jobs import (
     Job,
     JobWorker,
 )
+from workbench.storage.tables._lab import (
+    LabComparison,
+    PromptCandidate,
+)
 from workbench.storage.tables._library import (
     BotTarget,
     PromptVersion,
@@ -72,10 +76,12 @@ __all__ = [
     "ExportRecord",
     "GROUP_KEYS",
     "JoinCode",
+    "LabComparison",
     "LoginAttempt",
     "LoginThrottle",
     "PairwiseJudgement",
     "Participant",
+    "PromptCandidate",
     "PromptVersion",
     "Rating",
     "RatingScore",
