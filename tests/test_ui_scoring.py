@@ -61,9 +61,9 @@ def test_expert_scores_a_reply_with_ideal_reply_and_unsafe_span(eng, library) ->
     assert "Risiconiveau" in page and "Moet:" in page
     assert "GEHEIME-OPMERKING-VAN-ANDER" not in page  # blind
     assert reply_text(eng, r1) in page
-    # The anchors of each level are on screen.
+    # The anchors of each level are one hover away, beside the criterion's name.
     safety = at.radio(key=f"sc_{r1}_safety")
-    assert any("verwurging" in c for c in safety.proto.captions)
+    assert "verwurging" in safety.help and "**5**:" in safety.help
 
     fill(at, r1, library)
     span = reply_text(eng, r1).split(".")[0]

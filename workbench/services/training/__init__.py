@@ -62,6 +62,7 @@ from workbench.services.training._roleplay import (
     set_roleplay_status,
 )
 from workbench.services.training._scoring import (
+    QueueProgress,
     RatingInput,
     ScenarioInfo,
     ScoringError,
@@ -70,6 +71,7 @@ from workbench.services.training._scoring import (
     load_item,
     next_item,
     next_turn_id,
+    queue_progress,
     save_draft,
     scoring_rubric,
     submit_rating,
@@ -120,6 +122,8 @@ __all__ = [
     "personal_data_types",
     "prompt_choices",
     "PromptChoice",
+    "queue_progress",
+    "QueueProgress",
     "RatingInput",
     "record_pair",
     "rename_day",

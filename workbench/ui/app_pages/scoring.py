@@ -21,7 +21,6 @@ user = require_role(Role.expert, Role.facilitator)
 engine = state.engine()
 st.session_state.setdefault("sc_day_id", None)
 st.session_state.setdefault("sc_after", 0)  # "skip for now": look past this reply
-FORM_HEIGHT = 780
 
 st.title(t("scoring.title"))
 
@@ -35,8 +34,11 @@ ids = list(by_id)
 chosen = st.session_state["sc_day_id"]
 if chosen not in by_id:
     chosen = (training.default_day(days) or days[0]).id
-day_id = st.selectbox(t("scoring.day"), ids, index=ids.index(chosen),
-                      format_func=lambda i: f"{by_id[i].name} · {by_id[i].day:%d-%m-%Y}")
+# The reply on the left, the form on the right and wider: both in view at 1366×768 without
+# scrolling, so the form needs no scroll box of its own (which kept the last item's scroll).
+left, right = st.columns([2, 3], gap="medium")
+day_id = left.selectbox(t("scoring.day"), ids, index=ids.index(chosen),
+                        format_func=lambda i: f"{by_id[i].name} · {by_id[i].day:%d-%m-%Y}")
 if day_id != st.session_state["sc_day_id"]:
     st.session_state["sc_day_id"] = day_id
     st.session_state["sc_after"] = 0
@@ -51,10 +53,9 @@ if item is None:
     st.stop()
 
 elapsed(f"sc_t_{item.turn_id}")
-if item.draft is not None:
-    st.info(t("scoring.resumed_draft"))
-left, right = st.columns(2, gap="large")
 with left:
+    if item.draft is not None:
+        st.info(t("scoring.resumed_draft"))
     scenario_panel(item)
     st.markdown(t("scoring.conversation"))
     chat(item.context)
@@ -62,9 +63,12 @@ with left:
     with st.chat_message("assistant", avatar=":material/smart_toy:"):
         st.markdown(item.reply)
     st.caption(t("scoring.blind"))
+    if item.rubric.instructions:
+        st.caption(item.rubric.instructions)
     if st.button(t("scoring.skip"), key="sc_skip", icon=":material/skip_next:"):
         st.session_state["sc_after"] = item.turn_id
         st.rerun()
-with right, st.container(height=FORM_HEIGHT, border=False):
-    # The form scrolls on its own, so the reply on the left stays in view while scoring.
-    rating_form(engine, user.participant_id, item)
+with right:
+    progress = training.queue_progress(engine=engine, rater_id=user.participant_id,
+                                       training_day_id=day_id)
+    rating_form(engine, user.participant_id, item, progress)
