@@ -54,7 +54,7 @@ def criteria_grid(rubric: Rubric, prefix: str, draft: RatingInput | None,
     values: dict[str, Any] = {}
     crits = list(rubric.criteria)
     for start in range(0, len(crits), COLUMNS):
-        cols = st.columns(COLUMNS, gap="small")
+        cols = st.columns(COLUMNS, gap="xsmall")
         for col, crit in zip(cols, crits[start:start + COLUMNS], strict=False):
             levels: list[int | str] = list(crit.levels())
             current = draft_value(rubric, crit.key, draft)
@@ -82,36 +82,42 @@ def rating_form(engine: sa.Engine, rater_id: int, item: ScoringItem,
     prefix = f"sc_{item.turn_id}"
     error: UserError | None = st.session_state.get(f"{prefix}_error")
     marked = error.all_fields if error is not None else set()
-    with st.form(f"sc_form_{item.turn_id}", enter_to_submit=False):
+    # Half Streamlit's usual gap between rows: the whole form stays on one screen.
+    with (st.container(key="sc_box"),
+          st.form(f"sc_form_{item.turn_id}", enter_to_submit=False),
+          st.container(gap="xsmall")):
         if error is not None:
             show_error(error)
+        head = st.container(horizontal=True, vertical_alignment="center")
         if progress is not None and progress.total:
-            st.markdown(t("scoring.progress", position=progress.position, total=progress.total))
-        values = criteria_grid(item.rubric, prefix, draft, marked)
-        left, right = st.columns(2, gap="small")
-        comment = left.text_area(t("scoring.comment"), height=68, key=f"{prefix}_comment",
-                                 value=(draft.comment or "") if draft else "")
-        ideal = right.text_area(t("scoring.ideal_reply"), key=f"{prefix}_ideal", height=68,
-                                value=(draft.ideal_reply or "") if draft else "",
-                                help=t("scoring.ideal_reply_help"))
-        left, right = st.columns([2, 3], gap="small", vertical_alignment="bottom")
-        unsafe = left.checkbox(t("scoring.unsafe"), key=f"{prefix}_unsafe",
-                               value=bool(draft and draft.unsafe_flag))
-        span_label = t("scoring.unsafe_span") + (
-            f" :red[**· {t('scoring.span_here')}**]" if "unsafe_span" in marked else "")
-        span = right.text_input(span_label, key=f"{prefix}_span",
-                                value=(draft.unsafe_span or "") if draft else "",
-                                help=t("scoring.unsafe_span_help"))
-        row = st.container(horizontal=True, vertical_alignment="center")
-        save = row.form_submit_button(t("scoring.save_draft"), icon=":material/save:",
-                                      key=f"{prefix}_save")
-        send = row.form_submit_button(t("scoring.submit"), type="primary",
-                                      icon=":material/send:", key=f"{prefix}_send")
-        with row:
+            head.markdown(t("scoring.progress", position=progress.position, total=progress.total),
+                          width="content")
+        with head:
             scoring_shortcuts(
                 item=prefix, prefix=prefix, submit_key=f"{prefix}_send",
                 criteria=[(c.key, c.scale == ScaleKind.yes_no) for c in item.rubric.criteria],
                 nonce=st.session_state.get(f"{prefix}_refused", 0))
+        values = criteria_grid(item.rubric, prefix, draft, marked)
+        # The comment, the rewrite and the unsafe quote side by side: one row, not three;
+        # the unsafe verdict sits with the buttons.
+        c1, c2, c3 = st.columns(3, gap="small")
+        comment = c1.text_area(t("scoring.comment"), height=68, key=f"{prefix}_comment",
+                               value=(draft.comment or "") if draft else "")
+        ideal = c2.text_area(t("scoring.ideal_reply"), key=f"{prefix}_ideal", height=68,
+                             value=(draft.ideal_reply or "") if draft else "",
+                             help=t("scoring.ideal_reply_help"))
+        span_label = t("scoring.unsafe_span") + (
+            f" :red[**· {t('scoring.span_here')}**]" if "unsafe_span" in marked else "")
+        span = c3.text_input(span_label, key=f"{prefix}_span",
+                             value=(draft.unsafe_span or "") if draft else "",
+                             help=t("scoring.unsafe_span_help"))
+        row = st.container(horizontal=True, vertical_alignment="center")
+        unsafe = row.checkbox(t("scoring.unsafe"), key=f"{prefix}_unsafe",
+                              value=bool(draft and draft.unsafe_flag), width="content")
+        save = row.form_submit_button(t("scoring.save_draft"), icon=":material/save:",
+                                      key=f"{prefix}_save")
+        send = row.form_submit_button(t("scoring.submit"), type="primary",
+                                      icon=":material/send:", key=f"{prefix}_send")
     if not (save or send):
         return
     form = RatingInput(values=values, comment=comment, ideal_reply=ideal, unsafe_flag=unsafe,

@@ -22,11 +22,9 @@ engine = state.engine()
 st.session_state.setdefault("sc_day_id", None)
 st.session_state.setdefault("sc_after", 0)  # "skip for now": look past this reply
 
-st.title(t("scoring.title"))
-
-
 days = training.list_days(engine=engine)
 if not days:
+    st.title(t("scoring.title"))
     st.info(t("scoring.no_days"))
     st.stop()
 by_id = {d.id: d for d in days}
@@ -37,6 +35,7 @@ if chosen not in by_id:
 # The reply on the left, the form on the right and wider: both in view at 1366×768 without
 # scrolling, so the form needs no scroll box of its own (which kept the last item's scroll).
 left, right = st.columns([2, 3], gap="medium")
+left.title(t("scoring.title"))
 day_id = left.selectbox(t("scoring.day"), ids, index=ids.index(chosen),
                         format_func=lambda i: f"{by_id[i].name} · {by_id[i].day:%d-%m-%Y}")
 if day_id != st.session_state["sc_day_id"]:
