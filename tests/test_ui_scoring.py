@@ -147,7 +147,7 @@ def in_order(node):  # type: ignore[no-untyped-def]
         yield from in_order(child)
 
 
-def test_a_refused_submit_shows_all_problems_at_the_top_and_beside_the_criteria(eng, library) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_submit_shows_all_problems_on_top_and_beside_the_criteria(eng, library) -> None:  # type: ignore[no-untyped-def]
     day_id = reference_day(eng, library)
     r1, _ = roleplay_replies(eng, library, panel_member(eng, day_id))
     at = signed_in_app(staff(eng, "exp"))
