@@ -93,6 +93,10 @@ def test_queue_puts_critical_splits_first_then_spread(engine, world):
     assert first.critical_disagreement and "safety" in first.criteria_in_dispute
     assert "unsafe" in first.criteria_in_dispute  # one rater's verdict was unsafe
     assert [q.spread for q in queue] == [3.0, 3.0, 2.0, 1.0]
+    # Names for the page (the unsafe verdict has none in the rubric), and which reply it is.
+    assert first.criterion_names["safety"] == "Veiligheid & acuut risico"
+    assert "unsafe" not in first.criterion_names
+    assert {q.reply_number for q in queue} == {1}  # one reply per conversation here
 
 
 def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
