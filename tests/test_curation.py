@@ -128,6 +128,19 @@ def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
     assert view.adjudicated and view.scores["safety"] == 3.0
 
 
+def test_nul_bytes_in_a_decision_are_dropped(engine, world):
+    adj = curation.adjudicate(
+        engine=engine, turn_id=world.replies["spread1"], rubric_version_id=world.rv_id,
+        adjudicator_id=world.lead_id, lock_version=example_of(engine,
+                                                              world.replies["spread1"]).lock_version,
+        decision=Decision(values=full_values(3), reason="gep\x00lakt", unsafe_flag=False,
+                          ideal_reply_text="Bel 0800-2000.\x00"))
+    with session_scope(engine) as s:
+        stored = s.get(Adjudication, adj.id)
+        assert stored is not None
+        assert (stored.reason, stored.final_ideal_reply) == ("geplakt", "Bel 0800-2000.")
+
+
 REFUSALS = [
     ({"reason": "  "}, "curation.errors.adjudication_reason_required"),
     ({"values": {"safety": 3}}, "curation.errors.adjudication_missing_scores"),

@@ -204,7 +204,7 @@ def adjudicate(
     lock_version is the curated example's version the lead saw (None if there was none); if it
     changed meanwhile, ConflictError and nothing is written.
     """
-    reason = decision.reason.strip()
+    reason = decision.reason.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
     # Every problem at once (CurationError.more), each naming its field, so the lead fixes them
     # all in one go; the lead check and a malformed score still stop at once.
     problems: list[CurationError] = []
@@ -281,7 +281,7 @@ def _ideal_reply(session: Any, turn_id: int, rubric_version_id: int, decision: D
                  lead_id: int | None) -> tuple[str | None, int | None, int | None]:
     """(text, author participant id, chosen rating id) of the final ideal reply; all None when
     the lead settles the scores only."""
-    text = (decision.ideal_reply_text or "").strip()
+    text = (decision.ideal_reply_text or "").replace("\x00", "").strip()
     if decision.settle_scores_only:
         if text or decision.ideal_reply_rating_id is not None:
             raise CurationError("curation.errors.adjudication_settle_or_reply",

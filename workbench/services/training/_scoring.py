@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -216,10 +216,18 @@ def _check(rubric: Rubric, reply: str, form: RatingInput, *, final: bool,
     return verdict
 
 
+def _clean(text: str | None) -> str | None:
+    return (text or "").replace("\x00", "").strip() or None
+
+
 def _write(engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: int,
            form: RatingInput, status: RatingStatus, require_complete: bool,
            time_spent_s: float | None) -> SubmitResult:
     final = status == RatingStatus.submitted
+    # A pasted NUL byte carries no meaning and PostgreSQL refuses it in text: drop it first,
+    # so the quote is checked against the reply as it will be stored.
+    form = replace(form, comment=_clean(form.comment), ideal_reply=_clean(form.ideal_reply),
+                   unsafe_span=_clean(form.unsafe_span))
     with session_scope(engine) as s:
         turn = s.get(Turn, turn_id)
         if turn is None or turn.role != TurnRole.assistant or turn.status != TurnStatus.ok:
