@@ -101,7 +101,7 @@ _STYLE = """
 <style>
 .wb-current { outline: 2px solid #7c3aed; outline-offset: 3px; border-radius: .4rem; }
 .wb-keys { font-size: .8rem; opacity: .75; }
-/* Five levels on one line in a third of the form: Streamlit's horizontal gap is 1rem. */
+/* Options closer together than Streamlit's 1rem, so three criteria share a row. */
 .st-key-sc_box [data-testid="stRadioGroup"] { gap: .1rem .6rem; }
 .wb-keys kbd { border: 1px solid #999; border-radius: 3px; padding: 0 .25em; font-size: .75rem; }
 </style>
@@ -120,9 +120,12 @@ def scoring_shortcuts(*, item: str, prefix: str, criteria: list[tuple[str, bool]
     item: tells one reply from the next; nonce: bump it to scroll to the top again (an error).
     """
     yes, no = t("scoring.key_yes"), t("scoring.key_no")
-    legend = t("scoring.keys_legend", keys_score=_kbd("1", "…", "5"),
-               keys_yes_no=_kbd(yes.upper(), no.upper()), keys_move=_kbd("↑", "↓"),
-               keys_submit=_kbd("Enter"))
+    keys = {"keys_score": _kbd("1", "…", "5"), "keys_yes_no": _kbd(yes.upper(), no.upper()),
+            "keys_move": _kbd("↑", "↓"), "keys_submit": _kbd("Enter")}
+    # The catalogue's text is escaped as text; only the key caps are markup.
+    legend = html.escape(t("scoring.keys_legend", **{k: f"\x01{k}\x01" for k in keys}))
+    for name, markup in keys.items():
+        legend = legend.replace(f"\x01{name}\x01", markup)
     cfg = {"item": item, "nonce": nonce, "prefix": prefix, "keys": [k for k, _ in criteria],
            "yes_no": [y for _, y in criteria], "submit": submit_key, "yes": yes.lower(),
            "no": no.lower()}
