@@ -90,6 +90,12 @@ def test_keys_score_and_submit_and_the_form_fits_the_screen(server: str, setting
                   f"w={box['width']:.0f} h={box['height']:.0f}")
             assert box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"], box
             assert box["x"] >= 0 and box["x"] + box["width"] <= SCREEN["width"], box
+            # And the reply being scored is in view beside it (the conversation scrolls above).
+            reply = page.get_by_test_id("stChatMessage").last
+            reply_box = reply.bounding_box()
+            assert reply_box is not None
+            print(f"reply at 1366x768: y={reply_box['y']:.0f} h={reply_box['height']:.0f}")
+            assert reply_box["y"] >= 0 and reply_box["y"] + 40 <= SCREEN["height"], reply_box
 
             # An incomplete submit by key: the error is read at the top of the form.
             page.keyboard.press("4")  # the first criterion, then on to the next

@@ -21,6 +21,7 @@ user = require_role(Role.expert, Role.facilitator)
 engine = state.engine()
 st.session_state.setdefault("sc_day_id", None)
 st.session_state.setdefault("sc_after", 0)  # "skip for now": look past this reply
+CHAT_HEIGHT = 380  # px: under the title and the day, above the bottom of a 1366×768 screen
 
 days = training.list_days(engine=engine)
 if not days:
@@ -55,12 +56,16 @@ elapsed(f"sc_t_{item.turn_id}")
 with left:
     if item.draft is not None:
         st.info(t("scoring.resumed_draft"))
+    # The conversation and the reply in one box of fixed height: Streamlit scrolls a box of
+    # chat messages to its end, so the reply is in view beside the form however long the
+    # conversation was; the earlier turns are a scroll up inside the box.
+    with st.container(height=CHAT_HEIGHT, border=True, key="sc_chat"):
+        st.markdown(t("scoring.conversation"))
+        chat(item.context)
+        st.markdown(t("scoring.the_reply"))
+        with st.chat_message("assistant", avatar=":material/smart_toy:"):
+            st.markdown(item.reply)
     scenario_panel(item)
-    st.markdown(t("scoring.conversation"))
-    chat(item.context)
-    st.markdown(t("scoring.the_reply"))
-    with st.chat_message("assistant", avatar=":material/smart_toy:"):
-        st.markdown(item.reply)
     st.caption(t("scoring.blind"))
     if item.rubric.instructions:
         st.caption(item.rubric.instructions)
