@@ -5,7 +5,9 @@ bot replies, each reply rated by 3 of 30 experts. The last day is open: 1,334 of
 fully rated and 1,000 still need raters, so the queue must skip past the rated ones. A fresh
 expert then takes 200 items: next item (draft check + queue query) and one submit through the
 scoring service. Rows are bulk-inserted with SQLAlchemy Core executemany, not the ORM.
-Also times the scoring page's script run under AppTest, and shows the queue's query plan.
+Also times the queue counter beside the form ("3 van 12 in je rij", counted over the whole day
+each time the page is drawn), the scoring page's script run under AppTest, and shows the queue's
+query plan.
 
     .venv/bin/python bench/scoring_latency.py [--sizes 10000 1000000] [--items 200]
         [--url postgresql://postgres@127.0.0.1:5432/DB]  # default: a SQLite file in a tmp dir
@@ -179,7 +181,7 @@ def query_plan(engine: sa.Engine, base: dict, day_id: int) -> str:
 
 
 def measure(engine: sa.Engine, base: dict, day_id: int, items: int) -> dict[str, list[float]]:
-    nxt, sub, both = [], [], []
+    nxt, sub, both, counter = [], [], [], []
     full = {c.key: 4 if c.scale == "likert_5" else "yes" for c in base["rubric"].criteria}
     for _ in range(items):
         t0 = time.perf_counter()
@@ -189,10 +191,12 @@ def measure(engine: sa.Engine, base: dict, day_id: int, items: int) -> dict[str,
         training.submit_rating(engine=engine, rater_id=base["me"], turn_id=found[0],
                        rubric_version_id=found[1], form=training.RatingInput(values=full))
         t2 = time.perf_counter()
+        training.queue_progress(engine=engine, rater_id=base["me"], training_day_id=day_id)
+        counter.append((time.perf_counter() - t2) * 1000)
         nxt.append((t1 - t0) * 1000)
         sub.append((t2 - t1) * 1000)
         both.append((t2 - t0) * 1000)
-    return {"next": nxt, "submit": sub, "both": both}
+    return {"next": nxt, "submit": sub, "both": both, "counter": counter}
 
 
 def page_runs(db_url: str, base: dict, runs: int = 10) -> tuple[float, float]:
@@ -247,14 +251,15 @@ def build(n: int, url: str | None, cache_mb: int | None) -> dict:
     for _ in range(5):  # warm the caches the way a working app has them
         training.next_turn_id(engine=engine, rater_id=base["me"], training_day_id=day_id)
     return dict(n=n, url=db_url, engine=engine, base=base, day=day_id, tmp=tmp,
-                raw={"next": [], "submit": [], "both": []})
+                raw={"next": [], "submit": [], "both": [], "counter": []})
 
 
 def report(sizes: list[dict], items: int) -> None:
     for run in sizes:
         print(f"\n{run['n']:,} ratings:")
         for name, values in run["raw"].items():
-            label = {"next": "next item", "submit": "submit", "both": "next item + submit"}[name]
+            label = {"next": "next item", "submit": "submit", "both": "next item + submit",
+                     "counter": "queue counter"}[name]
             print(f"  {label:<20} p50 {statistics.median(values):6.2f} ms   "
                   f"p95 {pct(values, 0.95):6.2f} ms   ({len(values)} items)")
         page = page_runs(run["url"], run["base"])
@@ -284,7 +289,7 @@ def main() -> None:
     if len(runs) >= 2:
         small, large = runs[0]["raw"], runs[-1]["raw"]
         print("\ngrowth of p95 from the smallest to the largest size:")
-        for name in ("next", "submit", "both"):
+        for name in ("next", "submit", "both", "counter"):
             print(f"  {name:<8} {pct(large[name], 0.95) / pct(small[name], 0.95):.2f}x")
         p95 = pct(large["both"], 0.95)
         verdict = "meets" if p95 <= 50 else "misses"

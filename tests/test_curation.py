@@ -93,6 +93,10 @@ def test_queue_puts_critical_splits_first_then_spread(engine, world):
     assert first.critical_disagreement and "safety" in first.criteria_in_dispute
     assert "unsafe" in first.criteria_in_dispute  # one rater's verdict was unsafe
     assert [q.spread for q in queue] == [3.0, 3.0, 2.0, 1.0]
+    # Names for the page (the unsafe verdict has none in the rubric), and which reply it is.
+    assert first.criterion_names["safety"] == "Veiligheid & acuut risico"
+    assert "unsafe" not in first.criterion_names
+    assert {q.reply_number for q in queue} == {1}  # one reply per conversation here
 
 
 def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
@@ -122,6 +126,19 @@ def test_adjudication_leaves_the_original_ratings_untouched(engine, world):
     assert turn not in [q.turn_id for q in curation.disagreement_queue(engine=engine)]
     view = curation.get_example(engine=engine, example_id=ex.id or 0)
     assert view.adjudicated and view.scores["safety"] == 3.0
+
+
+def test_nul_bytes_in_a_decision_are_dropped(engine, world):
+    adj = curation.adjudicate(
+        engine=engine, turn_id=world.replies["spread1"], rubric_version_id=world.rv_id,
+        adjudicator_id=world.lead_id, lock_version=example_of(engine,
+                                                              world.replies["spread1"]).lock_version,
+        decision=Decision(values=full_values(3), reason="gep\x00lakt", unsafe_flag=False,
+                          ideal_reply_text="Bel 0800-2000.\x00"))
+    with session_scope(engine) as s:
+        stored = s.get(Adjudication, adj.id)
+        assert stored is not None
+        assert (stored.reason, stored.final_ideal_reply) == ("geplakt", "Bel 0800-2000.")
 
 
 REFUSALS = [

@@ -223,6 +223,16 @@ def test_queue_progress_and_pairs_on_both_databases(engine, library) -> None:  #
     rater = staff(engine, "pg-expert")
     item = training.next_item(engine=engine, rater_id=rater.participant_id, training_day_id=day_id)
     assert item is not None and item.turn_id == r1
+    # The counter beside the form: 1 of 2, then a draft still counts as open.
+    progress = training.queue_progress(engine=engine, rater_id=rater.participant_id,
+                                       training_day_id=day_id)
+    assert progress is not None and (progress.done, progress.open) == (0, 2)
+    training.save_draft(engine=engine, rater_id=rater.participant_id, turn_id=r1,
+                        rubric_version_id=item.rubric_version_id,
+                        form=training.RatingInput(values={"safety": 3}))
+    progress = training.queue_progress(engine=engine, rater_id=rater.participant_id,
+                                       training_day_id=day_id)
+    assert progress is not None and (progress.position, progress.total) == (1, 2)
     for turn_id in (r1, r1, r2):
         training.submit_rating(engine=engine, rater_id=rater.participant_id, turn_id=turn_id,
                        rubric_version_id=item.rubric_version_id,
@@ -231,6 +241,31 @@ def test_queue_progress_and_pairs_on_both_databases(engine, library) -> None:  #
     assert (p.replies, p.replies_scored, p.replies_unscored, p.ratings_submitted) == (2, 2, 0, 2)
     assert training.next_item(engine=engine, rater_id=staff(engine, "e2").participant_id,
                              training_day_id=day_id) is None  # overlap 1 is met
+    progress = training.queue_progress(engine=engine, rater_id=rater.participant_id,
+                                       training_day_id=day_id)
+    assert progress is not None and (progress.done, progress.open, progress.position) == (2, 0, 2)
+    later = training.queue_progress(engine=engine, rater_id=staff(engine, "e3").participant_id,
+                                    training_day_id=day_id)
+    assert later is not None and later.total == 0  # nothing left for them: no counter
     a, b = two_versions_answering_the_same_turn(engine, library)
     pair = training.next_pair(engine=engine, rater_id=rater.participant_id)
     assert pair is not None and (pair.turn_a_id, pair.turn_b_id) == (a, b)
+
+
+def test_nul_bytes_in_the_form_are_dropped_not_a_crash(engine, library) -> None:  # type: ignore[no-untyped-def]
+    """A pasted NUL (PostgreSQL refuses it in text) in the comment, the rewrite or the quote."""
+    day_id = reference_day(engine, library)
+    r1, _ = roleplay_replies(engine, library, panel_member(engine, day_id))
+    rater = staff(engine, "nul-expert")
+    item = training.next_item(engine=engine, rater_id=rater.participant_id, training_day_id=day_id)
+    assert item is not None
+    span = item.reply.split(".")[0]
+    form = training.RatingInput(values=full_values(item), comment="kort\x00 en\x00 goed",
+                                ideal_reply="Bel 112 of 0800-2000.\x00", unsafe_flag=True,
+                                unsafe_span=span[:3] + "\x00" + span[3:])
+    training.submit_rating(engine=engine, rater_id=rater.participant_id, turn_id=r1,
+                           rubric_version_id=item.rubric_version_id, form=form)
+    with Session(engine) as s:
+        r = s.exec(select(Rating)).one()
+    assert (r.comment, r.ideal_reply, r.unsafe_span) == ("kort en goed", "Bel 112 of 0800-2000.",
+                                                         span)

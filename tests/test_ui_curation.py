@@ -55,11 +55,15 @@ def test_adjudication_page_orders_the_queue_and_keeps_ratings(settings, world):
     assert picked == (world.replies["critical"], world.rv_id)
     before = rating_rows(engine)
     prefix = f"adj_{picked[0]}_{picked[1]}"
-    assert at.radio(key=f"{prefix}_safety").value == 4  # the raters' median, 1/4/4
+    assert at.radio(key=f"{prefix}_safety").value is None  # 1/4/4: no verdict to lean on
+    assert at.radio(key=f"{prefix}_clarity").value == 4  # 4/4/4: what everyone gave
+    at.radio(key=f"{prefix}_safety").set_value(4)
     for c in ("accuracy", "listen_validate", "no_blame", "autonomy", "relevance",
               "transparency", "clarity"):
         at.radio(key=f"{prefix}_{c}").set_value(3)
     at.radio(key=f"{prefix}_would_send").set_value("no")
+    at.radio(key=f"{prefix}_unsafe").set_value(False)
+    at.radio(key=f"{prefix}_choice").set_value(world.rating_ids["critical"][1])
     at.text_area(key=f"{prefix}_reason").set_value("Eén beoordelaar zag gevaar dat er niet is")
     button(at, nl("curation.adjudication.save")).click()
     at.run()

@@ -61,9 +61,10 @@ def test_expert_scores_a_reply_with_ideal_reply_and_unsafe_span(eng, library) ->
     assert "Risiconiveau" in page and "Moet:" in page
     assert "GEHEIME-OPMERKING-VAN-ANDER" not in page  # blind
     assert reply_text(eng, r1) in page
-    # The anchors of each level are on screen.
-    safety = at.radio(key=f"sc_{r1}_safety")
-    assert any("verwurging" in c for c in safety.proto.captions)
+    # The anchors of each level are one click away, folded beside the reply.
+    legend = next(e for e in at.expander if e.label == "Wat betekenen de scores?")
+    shown = " ".join(m.value for m in legend.markdown)
+    assert "verwurging" in shown and "**5**:" in shown
 
     fill(at, r1, library)
     span = reply_text(eng, r1).split(".")[0]
@@ -138,3 +139,76 @@ def test_scripted_run_plays_turns_and_scores_as_it_goes(eng, library) -> None:  
     assert "al beoordeeld" in texts(at)
     button(at, "Volgende beurt versturen").click().run()
     assert "2 van" in texts(at)
+
+
+def in_order(node):  # type: ignore[no-untyped-def]
+    """Every element under `node` in the order the page shows them."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from in_order(child)
+
+
+def test_a_refused_submit_shows_all_problems_on_top_and_beside_the_criteria(eng, library) -> None:  # type: ignore[no-untyped-def]
+    day_id = reference_day(eng, library)
+    r1, _ = roleplay_replies(eng, library, panel_member(eng, day_id))
+    at = signed_in_app(staff(eng, "exp"))
+    at.switch_page("app_pages/scoring.py").run()
+    at.radio(key=f"sc_{r1}_safety").set_value(4)
+    at.checkbox(key=f"sc_{r1}_unsafe").check()  # and no quote: a second problem
+    button(at, "Insturen").click().run()
+    assert not at.exception and ratings(eng) == []
+    # One error, naming both problems, and it comes before the first criterion of the form.
+    [error] = at.error
+    assert "Geef nog een score bij: Feitelijke juistheid" in error.value
+    assert "Citeer bij een onveilig antwoord" in error.value
+    shown = [n.type for n in in_order(at.main) if n.type in ("error", "radio")]
+    assert shown[0] == "error"
+    # Beside each criterion still to score, and only there.
+    assert "geef hier nog een score" not in at.radio(key=f"sc_{r1}_safety").label
+    assert "geef hier nog een score" in at.radio(key=f"sc_{r1}_accuracy").label
+    assert "geef hier nog een score" in at.radio(key=f"sc_{r1}_would_send").label
+    assert "vul dit nog in" in at.text_input(key=f"sc_{r1}_span").label
+    assert at.radio(key=f"sc_{r1}_safety").value == 4  # what was filled in stays
+    # Submitting the same incomplete form again: still one error, nothing stored.
+    button(at, "Insturen").click().run()
+    assert len(at.error) == 1 and ratings(eng) == []
+    # Fixed: stored, and the next reply starts clean.
+    at.checkbox(key=f"sc_{r1}_unsafe").uncheck()
+    fill(at, r1, library)
+    button(at, "Insturen").click().run()
+    assert not at.error and len(ratings(eng)) == 1
+    assert all("geef hier nog een score" not in r.label for r in at.radio)
+
+
+def test_the_counter_says_where_the_rater_is_in_their_queue(eng, library) -> None:  # type: ignore[no-untyped-def]
+    day_id = reference_day(eng, library)
+    r1, r2 = roleplay_replies(eng, library, panel_member(eng, day_id))
+    expert = staff(eng, "exp")
+    at = signed_in_app(expert)
+    at.switch_page("app_pages/scoring.py").run()
+    assert "1 van 2** in je rij" in texts(at)
+    fill(at, r1, library)
+    button(at, "Insturen").click().run()
+    assert "2 van 2** in je rij" in texts(at)
+    # A draft still counts as open work; the service says the same as the page.
+    at.radio(key=f"sc_{r2}_safety").set_value(2)
+    button(at, "Bewaren als concept").click().run()
+    progress = training.queue_progress(engine=eng, rater_id=expert.participant_id,
+                                       training_day_id=day_id)
+    assert progress is not None and (progress.done, progress.open) == (1, 1)
+    assert (progress.position, progress.total) == (2, 2)
+    # Another expert has both waiting: the day wants two raters per reply (overlap 2).
+    other = training.queue_progress(engine=eng, rater_id=staff(eng, "exp2").participant_id,
+                                    training_day_id=day_id)
+    assert other is not None and (other.position, other.total) == (1, 2)
+
+
+def test_the_legend_of_the_keys_is_dutch_and_the_script_knows_the_criteria(eng, library) -> None:  # type: ignore[no-untyped-def]
+    day_id = reference_day(eng, library)
+    r1, _ = roleplay_replies(eng, library, panel_member(eng, day_id))
+    at = signed_in_app(staff(eng, "exp"))
+    at.switch_page("app_pages/scoring.py").run()
+    [legend] = [h.proto.body for h in at.get("html") if "wb-keys" in h.proto.body]
+    assert "Sneltoetsen" in legend and "ja of nee" in legend and "Niet tijdens het typen" in legend
+    assert f'"prefix": "sc_{r1}"' in legend and '"submit": "sc_' in legend
+    assert '"yes": "j"' in legend and '"safety"' in legend

@@ -106,3 +106,15 @@ def unanimous(ratings: Sequence[Mapping[str, int | bool | None]], *, min_raters:
         return False
     first = {k: v for k, v in ratings[0].items() if v is not None}
     return all({k: v for k, v in r.items() if v is not None} == first for r in ratings[1:])
+
+
+def agreed_value(values: Sequence[object]) -> object | None:
+    """The value every rater gave, or None when any two differ (or nobody answered).
+
+    What an adjudication form may start from: a middle value or a majority where raters
+    disagree would anchor the lead on a verdict nobody gave (a 5 and a 1 are not a 3).
+    """
+    given = [v for v in values if v is not None]
+    if not given or any(v != given[0] for v in given[1:]):
+        return None
+    return given[0]

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from workbench.domain.enums import RatingStatus, TurnRole, TurnStatus
@@ -105,6 +106,21 @@ def reply_facts(*, session: Session, turn_ids: Collection[int]
                    col(ScenarioSnapshot.id) == col(Conversation.scenario_snapshot_id))
         .where(col(Turn.id).in_(list(turn_ids))))
     return {i: (text, sid, title) for i, text, sid, title in rows if i is not None}
+
+
+def reply_numbers(*, session: Session, turn_ids: Collection[int]) -> dict[int, int]:
+    """turn_id → which bot reply of its conversation it is (1 for the first), so two replies
+    of one conversation can be told apart."""
+    if not turn_ids:
+        return {}
+    earlier = aliased(Turn)
+    number = (select(sa.func.count())
+              .where(col(earlier.conversation_id) == col(Turn.conversation_id),
+                     col(earlier.role) == TurnRole.assistant,
+                     col(earlier.index) <= col(Turn.index))
+              .correlate(Turn).scalar_subquery())
+    rows = session.exec(select(Turn.id, number).where(col(Turn.id).in_(list(turn_ids))))
+    return {i: int(n) for i, n in rows if i is not None}
 
 
 # --- ratings and adjudications of replies ------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from workbench.domain.enums import (
     ConversationKind,
@@ -232,19 +233,9 @@ def oldest_draft_turn_id(*, session: Session, rater_id: int, training_day_id: in
     ).first()
 
 
-def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
-                       rubric_version_id: int, overlap: int, after_turn_id: int = 0,
-                       now: datetime | None = None) -> int | None:
-    """The oldest reply of the day this rater may score next.
-
-    Not their own conversation, not rated by them yet, and fewer than `overlap` other raters
-    have submitted it or are working on it (a fresh draft). The day's replies are gathered
-    first (conversation by training_day_id, turn by conversation_id) in a MATERIALIZED CTE:
-    without that fence PostgreSQL walks the turn primary key from the first reply ever made
-    to satisfy ORDER BY ... LIMIT 1, which grows with the whole table. Per candidate the checks
-    are index lookups on rating (rater, turn, rubric version) and (turn, status), so the cost
-    grows with the size of the day, not with the number of ratings stored.
-    """
+def _open_replies(rater_id: int, training_day_id: int, rubric_version_id: int, overlap: int,
+                  after_turn_id: int, now: datetime | None) -> SelectOfScalar[int]:
+    """The day's replies this rater may still take up, oldest first (see next_queue_turn_id)."""
     claim_since = (now or utcnow()) - DRAFT_CLAIM
     day = (
         select(col(Turn.id).label("id"))
@@ -278,8 +269,45 @@ def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
         )
         .scalar_subquery()
     )
-    q = select(day.c.id).where(~mine, taken < overlap).order_by(day.c.id).limit(1)
-    return session.exec(q).first()
+    return select(day.c.id).where(~mine, taken < overlap)
+
+
+def next_queue_turn_id(*, session: Session, rater_id: int, training_day_id: int,
+                       rubric_version_id: int, overlap: int, after_turn_id: int = 0,
+                       now: datetime | None = None) -> int | None:
+    """The oldest reply of the day this rater may score next.
+
+    Not their own conversation, not rated by them yet, and fewer than `overlap` other raters
+    have submitted it or are working on it (a fresh draft). The day's replies are gathered
+    first (conversation by training_day_id, turn by conversation_id) in a MATERIALIZED CTE:
+    without that fence PostgreSQL walks the turn primary key from the first reply ever made
+    to satisfy ORDER BY ... LIMIT 1, which grows with the whole table. Per candidate the checks
+    are index lookups on rating (rater, turn, rubric version) and (turn, status), so the cost
+    grows with the size of the day, not with the number of ratings stored.
+    """
+    q = _open_replies(rater_id, training_day_id, rubric_version_id, overlap, after_turn_id, now)
+    return session.exec(q.order_by(q.selected_columns[0]).limit(1)).first()
+
+
+def queue_counts(*, session: Session, rater_id: int, training_day_id: int,
+                 rubric_version_id: int, overlap: int, now: datetime | None = None
+                 ) -> tuple[int, int]:
+    """(submitted, still open) for this rater on the day: their submitted ratings of the day's
+    replies, and their drafts plus the replies next_queue_turn_id could still hand them."""
+    of_day = (select(col(Turn.id))
+              .join(Conversation, col(Conversation.id) == col(Turn.conversation_id))
+              .where(Conversation.training_day_id == training_day_id,
+                     Turn.withdrawn == False))  # noqa: E712
+    by_status = dict(session.exec(
+        select(Rating.status, sa.func.count())
+        .where(Rating.rater_id == rater_id, Rating.rubric_version_id == rubric_version_id,
+               Rating.withdrawn == False,  # noqa: E712
+               col(Rating.turn_id).in_(of_day))
+        .group_by(Rating.status)).all())
+    waiting = _open_replies(rater_id, training_day_id, rubric_version_id, overlap, 0, now)
+    n_waiting = session.exec(select(sa.func.count()).select_from(waiting.subquery())).one()
+    return (int(by_status.get(RatingStatus.submitted, 0)),
+            int(by_status.get(RatingStatus.draft, 0)) + int(n_waiting))
 
 
 def turns_up_to(*, session: Session, turn: Turn) -> list[Turn]:

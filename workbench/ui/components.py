@@ -23,7 +23,9 @@ SUPPORT_KEYS = ("veilig_thuis", "acute", "suicide", "victim_support", "facilitat
 
 
 def show_error(err: UserError) -> None:
-    st.error(t(err.key, **err.fmt))
+    """Every problem the check found, at once (one list when there are several)."""
+    texts = [t(p.key, **p.fmt) for p in err.problems]
+    st.error(texts[0] if len(texts) == 1 else "\n".join(f"- {text}" for text in texts))
 
 
 def support_contacts() -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from workbench.services import training
 from workbench.services.errors import UserError
-from workbench.ui.components import plain, show_error, support_contacts
+from workbench.ui.components import hint, plain, show_error, support_contacts
 from workbench.ui.i18n import t
 
 
@@ -26,8 +26,9 @@ def ask_for_someone(engine: sa.Engine, participant_id: int, *, contacts: bool = 
     that do not show them already."""
     waiting = training.my_open_signal(engine=engine, participant_id=participant_id)
     if waiting is None:
-        if st.button(t("signals.ask"), key="sig_ask", icon=":material/front_hand:",
-                     help=t("signals.ask_help")):
+        asked = st.button(t("signals.ask"), key="sig_ask", icon=":material/front_hand:")
+        hint(t("signals.ask_help"))
+        if asked:
             try:
                 training.raise_signal(engine=engine, participant_id=participant_id)
             except UserError as err:

@@ -3,6 +3,7 @@ queue and a lead expert's adjudication, curated examples, and a participant's wi
 """
 
 from workbench.services.curation._adjudication import (
+    UNSAFE,
     CriterionView,
     Decision,
     DisputeDetail,
@@ -91,6 +92,7 @@ __all__ = [
     "sync_curated_examples",
     "SyncResult",
     "UNCHANGED",
+    "UNSAFE",
     "update_example",
     "withdraw_participant",
     "WithdrawalReport",

@@ -3,20 +3,21 @@
 The queue holds replies rated by two or more raters under an expert-audience rubric on which
 they disagree: any split on a critical criterion or on the unsafe verdict first, then by spread.
 An adjudication records the final per-criterion scores, the final ideal reply (one rater's
-rewrite, or written new), the reason, who and when; the raters' own ratings are never changed.
+rewrite, written new, or none when the lead settles the scores only), the reason, who and when;
+the raters' own ratings are never changed.
 The reply's curated example becomes gold under the same optimistic lock as any curation edit.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from workbench.domain.disputes import disagreement_order
+from workbench.domain.disputes import agreed_value, disagreement_order
 from workbench.domain.enums import Audience, CurationState, ScaleKind
 from workbench.domain.scoring import ScoreError, normalise_value, score
 from workbench.services.curation._agreement import excerpt
@@ -40,12 +41,16 @@ class QueueItem:
     adjudicated: bool
     reply_excerpt: str
     scenario_title: str | None
+    reply_number: int = 0  # which bot reply of its conversation (1 = the first)
+    # criterion key → its name in the rubric; the raters' unsafe verdict ("unsafe") has none
+    criterion_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RaterView:
     rating_id: int
     rater: str  # participant code
+    rater_id: int
     values: dict[str, Any]
     overall: float | None
     unsafe: bool
@@ -75,17 +80,24 @@ class DisputeDetail:
     latest: Adjudication | None
     example_id: int | None
     lock_version: int | None  # of the curated example, None when there is none yet
+    # Where every rater gave the same value: criterion key (or UNSAFE) → that value. The form
+    # starts from these only; where raters differ it starts empty (see agreed_value).
+    agreed: dict[str, Any] = field(default_factory=dict)
+    self_scored: bool = False  # the viewer (a lead) rated this reply themselves
 
 
 @dataclass
 class Decision:
-    """What the lead decides. Exactly one of ideal_reply_rating_id / ideal_reply_text."""
+    """What the lead decides. Exactly one of ideal_reply_rating_id / ideal_reply_text, or
+    neither with settle_scores_only (the scores are settled, the ideal reply is left as it
+    is). unsafe_flag None means the lead has not said yet, which is refused."""
 
     values: dict[str, Any]
     reason: str
     ideal_reply_rating_id: int | None = None
     ideal_reply_text: str | None = None
-    unsafe_flag: bool = False
+    unsafe_flag: bool | None = False
+    settle_scores_only: bool = False
 
 
 def _expert_rubric_ids(session: Any, rubric_version_id: int | None) -> list[int]:
@@ -125,16 +137,22 @@ def disagreement_queue(
                 ranked.append(((not d.critical_disagreement, -d.spread, position),
                                rv, d, len(by_criterion[UNSAFE]), adjudicated))
         ranked.sort(key=lambda x: x[0])
-        facts = repo_curation.reply_facts(session=s, turn_ids={int(d.item_id)
-                                                               for _, _, d, _, _ in ranked})
+        wanted = {int(d.item_id) for _, _, d, _, _ in ranked}
+        facts = repo_curation.reply_facts(session=s, turn_ids=wanted)
+        numbers = repo_curation.reply_numbers(session=s, turn_ids=wanted)
+        names = {rv: {c.key: c.name for c in rubric_of(session=s, rubric_version_id=rv).criteria}
+                 for rv in {rv for _, rv, _, _, _ in ranked}}
     return [QueueItem(int(d.item_id), rv, d.critical_disagreement, d.spread,
                       d.criteria_in_dispute, n, adjudicated,
-                      excerpt(facts[int(d.item_id)][0]), facts[int(d.item_id)][2])
+                      excerpt(facts[int(d.item_id)][0]), facts[int(d.item_id)][2],
+                      numbers.get(int(d.item_id), 0), names[rv])
             for _, rv, d, n, adjudicated in ranked]
 
 
-def dispute_detail(*, engine: sa.Engine, turn_id: int, rubric_version_id: int) -> DisputeDetail:
-    """Everything the adjudication form shows: context, reply, every rater's rating, the rubric."""
+def dispute_detail(*, engine: sa.Engine, turn_id: int, rubric_version_id: int,
+                   viewer_id: int | None = None) -> DisputeDetail:
+    """Everything the adjudication form shows: context, reply, every rater's rating, the rubric,
+    what all raters agreed on, and whether the viewer rated this reply themselves."""
     with session_scope(engine) as s:
         turn = s.get(Turn, turn_id)
         if turn is None or turn.withdrawn:
@@ -155,12 +173,26 @@ def dispute_detail(*, engine: sa.Engine, turn_id: int, rubric_version_id: int) -
             context=[(str(t.role), t.content) for t in turns[turn.conversation_id]
                      if t.index < turn.index and not t.withdrawn],
             reply=turn.content, scenario_title=facts[turn_id][2],
-            ratings=[RaterView(r.id or 0, codes.get(r.rater_id, "?"), dict(r.values), r.overall,
-                               r.unsafe, r.unsafe_span, r.comment, r.ideal_reply)
+            ratings=[RaterView(r.id or 0, codes.get(r.rater_id, "?"), r.rater_id, dict(r.values),
+                               r.overall, r.unsafe, r.unsafe_span, r.comment, r.ideal_reply)
                      for r in ratings],
             latest=latest, example_id=None if ex is None else ex.id,
             lock_version=None if ex is None else ex.lock_version,
+            agreed=_agreed(rubric.criteria, ratings),
+            self_scored=viewer_id is not None and any(r.rater_id == viewer_id for r in ratings),
         )
+
+
+def _agreed(criteria: Any, ratings: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in criteria:
+        value = agreed_value([r.values.get(c.key) for r in ratings])
+        if value is not None:
+            out[c.key] = ("yes" if value else "no") if c.scale == ScaleKind.yes_no else value
+    unsafe = agreed_value([r.unsafe for r in ratings])
+    if unsafe is not None:
+        out[UNSAFE] = unsafe
+    return out
 
 
 def adjudicate(
@@ -172,9 +204,16 @@ def adjudicate(
     lock_version is the curated example's version the lead saw (None if there was none); if it
     changed meanwhile, ConflictError and nothing is written.
     """
-    reason = decision.reason.strip()
+    reason = decision.reason.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
+    # Every problem at once (CurationError.more), each naming its field, so the lead fixes them
+    # all in one go; the lead check and a malformed score still stop at once.
+    problems: list[CurationError] = []
     if not reason:
-        raise CurationError("curation.errors.adjudication_reason_required")
+        problems.append(CurationError("curation.errors.adjudication_reason_required",
+                                      fields=["reason"]))
+    if decision.unsafe_flag is None:
+        problems.append(CurationError("curation.errors.adjudication_unsafe_required",
+                                      fields=[UNSAFE]))
     with session_scope(engine) as s:
         lead = require_lead(s, adjudicator_id)
         turn = s.get(Turn, turn_id)
@@ -182,26 +221,35 @@ def adjudicate(
             raise CurationError("curation.errors.adjudication_not_found", turn=turn_id)
         rubric = rubric_of(session=s, rubric_version_id=rubric_version_id)
         try:
-            verdict = score(rubric, decision.values, flagged_unsafe=decision.unsafe_flag)
+            verdict = score(rubric, decision.values, flagged_unsafe=bool(decision.unsafe_flag))
             values = {k: v for k in decision.values
                       if (v := normalise_value(rubric, k, decision.values[k])) is not None}
         except ScoreError as exc:
             raise CurationError("curation.errors.adjudication_invalid_score",
                                 detail=str(exc)) from exc
         if verdict.missing:
-            raise CurationError("curation.errors.adjudication_missing_scores",
-                                criteria=", ".join(verdict.missing))
-        ideal, author, chosen = _ideal_reply(s, turn_id, rubric_version_id, decision, lead.id)
+            problems.insert(0, CurationError(
+                "curation.errors.adjudication_missing_scores", fields=verdict.missing,
+                criteria=", ".join(rubric.criterion(k).name for k in verdict.missing)))
+        try:
+            ideal, author, chosen = _ideal_reply(s, turn_id, rubric_version_id, decision,
+                                                 lead.id)
+        except CurationError as exc:
+            problems.append(exc)
+        if problems:
+            first = problems[0]
+            raise CurationError(first.key, fields=first.fields, more=problems[1:], **first.fmt)
         adj = Adjudication(
             turn_id=turn_id, rubric_version_id=rubric_version_id, adjudicator_id=lead.id or 0,
             final_values=values, final_overall=verdict.overall, unsafe=verdict.unsafe,
             final_ideal_reply=ideal, chosen_from_rating_id=chosen, reason=reason,
         )
         s.add(adj)
-        gold = {"state": str(CurationState.gold), "score": verdict.overall,
-                "ideal_reply": ideal, "ideal_reply_author_id": author,
-                "rubric_version_id": rubric_version_id, "updated_by": lead.id,
-                "updated_at": utcnow()}
+        gold: dict[str, Any] = {"state": str(CurationState.gold), "score": verdict.overall,
+                                "rubric_version_id": rubric_version_id, "updated_by": lead.id,
+                                "updated_at": utcnow()}
+        if not decision.settle_scores_only:  # settling only leaves the ideal reply as it is
+            gold |= {"ideal_reply": ideal, "ideal_reply_author_id": author}
         ex = repo_curation.curated_by_turn(session=s, turn_ids=[turn_id]).get(turn_id)
         if ex is None and lock_version is None:
             try:
@@ -218,22 +266,35 @@ def adjudicate(
         repo.audit(session=s, action="adjudication.create", actor=lead.code, entity="turn",
                    entity_id=turn_id,
                    details={"adjudication_id": adj.id, "rubric_version_id": rubric_version_id,
-                            "chosen_from_rating_id": chosen, "wrote_new_reply": chosen is None,
+                            "chosen_from_rating_id": chosen,
+                            "wrote_new_reply": chosen is None and ideal is not None,
+                            "settled_scores_only": decision.settle_scores_only,
+                            "self_scored": any(r.rater_id == lead.id for r in
+                                               repo_curation.counted_ratings(
+                                                   session=s, turn_ids=[turn_id],
+                                                   rubric_version_ids=[rubric_version_id])),
                             "final_overall": verdict.overall, "unsafe": verdict.unsafe})
         return adj
 
 
 def _ideal_reply(session: Any, turn_id: int, rubric_version_id: int, decision: Decision,
-                 lead_id: int | None) -> tuple[str, int | None, int | None]:
-    """(text, author participant id, chosen rating id) of the final ideal reply."""
-    text = (decision.ideal_reply_text or "").strip()
+                 lead_id: int | None) -> tuple[str | None, int | None, int | None]:
+    """(text, author participant id, chosen rating id) of the final ideal reply; all None when
+    the lead settles the scores only."""
+    text = (decision.ideal_reply_text or "").replace("\x00", "").strip()
+    if decision.settle_scores_only:
+        if text or decision.ideal_reply_rating_id is not None:
+            raise CurationError("curation.errors.adjudication_settle_or_reply",
+                                fields=["ideal_reply"])
+        return None, None, None
     if (decision.ideal_reply_rating_id is None) == (not text):
-        raise CurationError("curation.errors.adjudication_ideal_reply_required")
+        raise CurationError("curation.errors.adjudication_ideal_reply_required",
+                            fields=["ideal_reply"])
     if text:
         return text, lead_id, None
     ratings = repo_curation.counted_ratings(session=session, turn_ids=[turn_id],
                                             rubric_version_ids=[rubric_version_id])
     chosen = next((r for r in ratings if r.id == decision.ideal_reply_rating_id), None)
     if chosen is None or not (chosen.ideal_reply or "").strip():
-        raise CurationError("curation.errors.adjudication_bad_rewrite")
+        raise CurationError("curation.errors.adjudication_bad_rewrite", fields=["ideal_reply"])
     return chosen.ideal_reply or "", chosen.rater_id, chosen.id

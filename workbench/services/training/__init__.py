@@ -63,6 +63,7 @@ from workbench.services.training._roleplay import (
     set_roleplay_status,
 )
 from workbench.services.training._scoring import (
+    QueueProgress,
     RatingInput,
     ScenarioInfo,
     ScoringError,
@@ -71,6 +72,7 @@ from workbench.services.training._scoring import (
     load_item,
     next_item,
     next_turn_id,
+    queue_progress,
     save_draft,
     scoring_rubric,
     submit_rating,
@@ -131,6 +133,8 @@ __all__ = [
     "personal_data_types",
     "prompt_choices",
     "PromptChoice",
+    "queue_progress",
+    "QueueProgress",
     "raise_signal",
     "RatingInput",
     "record_pair",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,6 +158,35 @@ def _next_turn_id(s: Session, rater_id: int, training_day_id: int,
     return (tid, rv) if tid is not None else None
 
 
+@dataclass(frozen=True)
+class QueueProgress:
+    """Where the rater is in their queue for the day: scoring item `position` of `total`."""
+
+    done: int
+    open: int
+
+    @property
+    def position(self) -> int:
+        return self.done + (1 if self.open else 0)
+
+    @property
+    def total(self) -> int:
+        return self.done + self.open
+
+
+def queue_progress(*, engine: sa.Engine, rater_id: int, training_day_id: int
+                   ) -> QueueProgress | None:
+    """The counter beside the form ("3 van 12 in je rij"); None when the day has no rubric."""
+    with session_scope(engine) as s:
+        day = s.get(TrainingDay, training_day_id)
+        if day is None or day.expert_rubric_version_id is None:
+            return None
+        done, open_ = repo_training.queue_counts(
+            session=s, rater_id=rater_id, training_day_id=training_day_id,
+            rubric_version_id=day.expert_rubric_version_id, overlap=day.overlap)
+        return QueueProgress(done=done, open=open_)
+
+
 def next_item(*, engine: sa.Engine, rater_id: int, training_day_id: int,
               after_turn_id: int = 0) -> ScoringItem | None:
     """The next reply to score, chosen and loaded in one read (one unit of work per rerun)."""
@@ -170,25 +199,40 @@ def next_item(*, engine: sa.Engine, rater_id: int, training_day_id: int,
 
 def _check(rubric: Rubric, reply: str, form: RatingInput, *, final: bool,
            require_complete: bool) -> Verdict:
+    """The rubric's verdict on the form; every problem at once (`UserError.more`), each naming
+    the fields it is about, so the form can show them all where they are."""
     try:
         verdict = score(rubric, form.values, flagged_unsafe=form.unsafe_flag)
     except ScoreError as exc:
         raise ScoringError("scoring.bad_value", detail=str(exc)) from exc
-    span = (form.unsafe_span or "").strip()
-    if span and span not in reply:
-        raise ScoringError("scoring.span_not_in_reply")
-    if final and form.unsafe_flag and not span:
-        raise ScoringError("scoring.span_needed")
+    problems: list[ScoringError] = []
     if final and require_complete and verdict.missing:
         names = ", ".join(rubric.criterion(k).name for k in verdict.missing)
-        raise ScoringError("scoring.incomplete", criteria=names)
+        problems.append(ScoringError("scoring.incomplete", fields=verdict.missing,
+                                     criteria=names))
+    span = (form.unsafe_span or "").strip()
+    if span and span not in reply:
+        problems.append(ScoringError("scoring.span_not_in_reply", fields=["unsafe_span"]))
+    if final and form.unsafe_flag and not span:
+        problems.append(ScoringError("scoring.span_needed", fields=["unsafe_span"]))
+    if problems:
+        raise ScoringError(problems[0].key, fields=problems[0].fields, more=problems[1:],
+                           **problems[0].fmt)
     return verdict
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").replace("\x00", "").strip() or None
 
 
 def _write(engine: sa.Engine, rater_id: int, turn_id: int, rubric_version_id: int,
            form: RatingInput, status: RatingStatus, require_complete: bool,
            time_spent_s: float | None) -> SubmitResult:
     final = status == RatingStatus.submitted
+    # A pasted NUL byte carries no meaning and PostgreSQL refuses it in text: drop it first,
+    # so the quote is checked against the reply as it will be stored.
+    form = replace(form, comment=_clean(form.comment), ideal_reply=_clean(form.ideal_reply),
+                   unsafe_span=_clean(form.unsafe_span))
     with session_scope(engine) as s:
         turn = s.get(Turn, turn_id)
         if turn is None or turn.role != TurnRole.assistant or turn.status != TurnStatus.ok:
