@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,7 +40,19 @@ async def _lifespan(_app: Any) -> AsyncIterator[None]:
             "FORWARDED_ALLOW_IPS is not empty: uvicorn may rewrite client addresses from "
             "X-Forwarded-For before the workbench sees them; start with "
             "`python -m workbench.ui.asgi` (see workbench/ui/asgi.py)")
+    _load_scrubber_in_background()
     yield
+
+
+def _load_scrubber_in_background() -> threading.Thread:
+    """Deduce takes seconds to load. Start that when the server starts, not when the first
+    person opens a page: the page's own warm-up (streamlit_app._warm_up) then finds it loaded,
+    or waits on the same lock, instead of loading it beside that person's first view."""
+    from workbench.domain.privacy import get_scrubber
+
+    thread = threading.Thread(target=get_scrubber().load, name="scrubber-load", daemon=True)
+    thread.start()
+    return thread
 
 
 app = App(str(ENTRY), routes=[Route(PATH, session_endpoint, methods=["POST", "DELETE"])],
