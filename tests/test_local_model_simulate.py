@@ -112,7 +112,8 @@ def test_a_small_context_ends_the_conversation_cleanly_with_context_overflow(
                                scenario_ids=[SCENARIO], max_turns=40, concurrency=1)
     summary = asyncio.run(execute_simulation(engine=eng, run_id=run_id, runs_dir=tmp_path))
     conv, turns = turns_of(eng, run_id)
-    assert conv.meta["stop"] == SimulationStop.context_overflow, conv.meta
+    assert conv.meta["stop"] == SimulationStop.context_overflow, (
+        conv.meta, [(t.role, t.status, t.error_kind, t.error_message) for t in turns[-3:]])
     assert conv.status == "finished" and summary.run.failed == 0
     assert turns[-1].status == "failed" and turns[-1].error_kind == "context_overflow"
     eng.dispose()

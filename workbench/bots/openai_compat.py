@@ -23,6 +23,7 @@ from workbench.bots.base import BaseBot, ReplyRequest, StreamMeta
 from workbench.bots.errors import (
     AuthFailed,
     BotError,
+    BotTimeout,
     ContextOverflow,
     DeadlineExceeded,
     MalformedResponse,
@@ -313,7 +314,8 @@ class OpenAICompatBot(BaseBot):
         hid: llama.cpp's server answers a prompt over its context with an empty stream or a
         reset connection, and the unstreamed request with the 400 that says so. Only that
         answer replaces the original error. A second try is for the pooled connection that
-        the failed stream left broken (seen against llama.cpp: "connection error", then the 400)."""
+        the failed stream left broken (seen against llama.cpp: "connection error", then the 400)
+        or for a server still busy with it (seen: the async client's connect timed out once)."""
         for _ in range(2):
             try:
                 probe(request)
@@ -321,7 +323,7 @@ class OpenAICompatBot(BaseBot):
                 found = self._to_bot_error(exc)
                 if isinstance(found, ContextOverflow):
                     return found
-                if isinstance(found, StreamCut):
+                if isinstance(found, StreamCut | BotTimeout):
                     continue
             break
         return err
@@ -334,7 +336,7 @@ class OpenAICompatBot(BaseBot):
                 found = self._to_bot_error(exc)
                 if isinstance(found, ContextOverflow):
                     return found
-                if isinstance(found, StreamCut):
+                if isinstance(found, StreamCut | BotTimeout):
                     continue
             break
         return err
