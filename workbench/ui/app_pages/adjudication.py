@@ -69,13 +69,14 @@ st.dataframe([{
 keys = [(q.turn_id, q.rubric_version_id) for q in queue]
 by_key = {k: q for k, q in zip(keys, queue, strict=True)}
 # Two replies of one conversation share a scenario and often a spread: the reply's number in
-# its conversation and its first words tell them apart.
+# its conversation and its first words tell them apart. Option labels are plain text (no
+# Markdown), so they are shown as written.
 picked = st.selectbox(
     t("curation.adjudication.pick"), keys, key="adj_pick",
     format_func=lambda k: " · ".join(part for part in (
-        ("⚠️ " if by_key[k].critical_disagreement else "") + plain(by_key[k].scenario_title),
+        ("⚠️ " if by_key[k].critical_disagreement else "") + (by_key[k].scenario_title or ""),
         t("curation.adjudication.reply_label", n=by_key[k].reply_number),
-        f"«{plain(first_words(by_key[k].reply_excerpt))}»",
+        f"«{first_words(by_key[k].reply_excerpt)}»",
         t("curation.spread", spread=num(by_key[k].spread, 1)),
         t("curation.adjudication.done") if by_key[k].adjudicated else "") if part))
 turn_id, rv_id = picked

@@ -10,7 +10,7 @@ from workbench.domain.enums import CurationState, RiskLevel, Role, ViolenceForm
 from workbench.services import curation, training
 from workbench.services.errors import UserError
 from workbench.ui import state
-from workbench.ui.components import criterion_names, plain, show_error, untrusted
+from workbench.ui.components import criterion_names, show_error, untrusted
 from workbench.ui.days import day_label
 from workbench.ui.guard import require_role
 from workbench.ui.i18n import category, num, t
@@ -119,7 +119,7 @@ if not shown:
     st.stop()
 by_id = {v.id: v for v in shown}
 picked = st.selectbox(t("curation.curation.pick"), list(by_id), key="cu_pick",
-                      format_func=lambda i: f"#{i} · {plain(by_id[i].scenario_title)} · "
+                      format_func=lambda i: f"#{i} · {by_id[i].scenario_title or ''} · "
                       f"{t('curation.states.' + by_id[i].state)}")
 ex = by_id[picked]
 read = st.session_state["cu_read"].setdefault(picked, ex.lock_version)

@@ -58,11 +58,13 @@ def _fewshot_picker() -> export.FewShotBlock | None:
     c1, c2, c3 = st.columns(3)
     scen = c1.multiselect(t("lab.fewshot.scenarios"), sorted(library.scenarios),
                           format_func=lambda i: library.scenarios[i].scenario.title,
-                          key="lab_fs_scenarios")
+                          key="lab_fs_scenarios", placeholder=t("common.choose_many"))
     forms = c2.multiselect(t("lab.fewshot.forms"), [f.value for f in ViolenceForm],
-                           format_func=lambda f: t(f"figures.category.{f}"), key="lab_fs_forms")
+                           format_func=lambda f: t(f"figures.category.{f}"), key="lab_fs_forms",
+                           placeholder=t("common.choose_many"))
     risks = c3.multiselect(t("lab.fewshot.risks"), [r.value for r in RiskLevel],
-                           format_func=lambda r: t(f"scoring.risk.{r}"), key="lab_fs_risks")
+                           format_func=lambda r: t(f"scoring.risk.{r}"), key="lab_fs_risks",
+                           placeholder=t("common.choose_many"))
     per_tag = st.number_input(t("lab.fewshot.per_tag"), 1, 10, 2, key="lab_fs_per_tag")
     b1, b2 = st.columns(2)
     if b1.button(t("lab.fewshot.fetch"), key="lab_fs_fetch", icon=":material/library_add:"):
@@ -159,7 +161,7 @@ def _start_form() -> None:
     with st.form("lab_compare"):
         scen = st.multiselect(t("lab.compare.scenarios"), sorted(library.scenarios),
                               format_func=lambda i: library.scenarios[i].scenario.title,
-                              key="lab_cmp_scenarios")
+                              key="lab_cmp_scenarios", placeholder=t("common.choose_many"))
         repeat = st.number_input(t("lab.compare.repeat"), 1, lab.MAX_REPEAT, 1,
                                  key="lab_cmp_repeat")
         judge = st.selectbox(t("lab.compare.judge"), ["", *judges], key="lab_cmp_judge",

@@ -48,7 +48,7 @@ def setup() -> None:
     with st.form("sr_start_form"):
         scenario_id = st.selectbox(
             t("scripted.scenario"), sorted(lib.scenarios), key="sr_scenario",
-            format_func=lambda sid: f"{plain(lib.scenarios[sid].scenario.title)} ({sid})")
+            format_func=lambda sid: f"{lib.scenarios[sid].scenario.title} ({sid})")
         pv_id = st.selectbox(
             t("scripted.prompt"), list(by_id), key="sr_prompt",
             format_func=lambda i: f"{by_id[i].target_name} · {by_id[i].label} "
