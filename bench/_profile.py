@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 
 # Innermost match wins; checked in this order within one frame.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -48,7 +47,7 @@ def find_py_spy(explicit: str | None) -> str | None:
 
 
 class Sampler:
-    """`with Sampler(py_spy, pid, out):` samples `pid` for the duration of the block."""
+    """Samples `pid` from `start()` to `stop()`."""
 
     def __init__(self, py_spy: str, pid: int, out: Path, rate: int = 50) -> None:
         self.cmd = [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
@@ -56,13 +55,11 @@ class Sampler:
         self.out = out
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Sampler:
+    def start(self) -> None:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def stop(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
         try:

@@ -231,7 +231,8 @@ async def expert(browser, url: str, code: str, k: int, think: float,  # type: ig
 
 
 async def one_pass(browser, url: str, app_pid: int, day_id: int, n: int, k: int,  # type: ignore[no-untyped-def]
-                   think: float, tag: str) -> Run:
+                   think: float, tag: str, sampler: _profile.Sampler | None = None) -> Run:
+    """One pass of n sessions; the sampler, if any, runs only while they interact."""
     codes, experts = people(day_id, n, tag)
     run = Run(sessions=n)
     ready = asyncio.Barrier(n + 1)
@@ -247,9 +248,14 @@ async def one_pass(browser, url: str, app_pid: int, day_id: int, n: int, k: int,
             await ready.abort()  # one failed before the start: the others go on now
             break
     await asyncio.gather(waiting, return_exceptions=True)
+    if sampler is not None:
+        sampler.start()
     app0, browser0, t0 = ba.cpu_seconds(app_pid), ba.tree_cpu(os.getpid(), app_pid), \
         time.perf_counter()
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    if sampler is not None:
+        sampler.stop()
+    for result in results:
         if isinstance(result, BaseException):
             run.errors.append(f"{type(result).__name__}: {str(result).splitlines()[0][:160]}")
     run.wall_s = time.perf_counter() - t0
@@ -335,9 +341,10 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
                     print("\nprofile: py-spy not found (see the docstring); left out")
                 else:
                     n = args.profile_sessions
-                    with _profile.Sampler(spy, proc.pid, folder / "profile.txt") as sampler:
-                        prof = await one_pass(browser, url, proc.pid, day_id, n,
-                                              args.interactions, args.think, "prof")
+                    sampler = _profile.Sampler(spy, proc.pid, folder / "profile.txt")
+                    prof = await one_pass(browser, url, proc.pid, day_id, n, args.interactions,
+                                          args.think, "prof", sampler)
+                    report([prof], args.interactions, args.think)
                     print(f"\nprofile of the app during a pass at N={n} "
                           f"({prof.interactions} interactions, py-spy, {prof.load}):")
                     _profile.print_summary(sampler.read())
