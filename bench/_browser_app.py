@@ -203,3 +203,10 @@ async def sign_in_staff(page, url: str, code: str, password: str) -> None:  # ty
 
 async def nav(page, title: str) -> None:  # type: ignore[no-untyped-def]
     await page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
