@@ -126,4 +126,4 @@ def test_the_page_shows_the_report_and_what_is_trusted(settings, library) -> Non
     at.number_input(key="judge_min_unsafe_n").set_value(1).run()
     assert "Vertrouwd om voor te sorteren op: Veiligheid & acuut risico" in texts(at)
     table = at.dataframe[0].value
-    assert table.iloc[0]["Gewogen kappa"] == "0.91" and table.iloc[0]["Vertrouwd"] == "✓"
+    assert table.iloc[0]["Gewogen kappa"] == "0,91" and table.iloc[0]["Vertrouwd"] == "✓"
