@@ -42,11 +42,11 @@ from workbench.services.evaluation._lease import (
     take_lease,
 )
 from workbench.services.evaluation._run_writer import ExchangeNotStored, Fence, TurnWriter
+from workbench.services.evaluation._unfinished import unfinished_conversations
 from workbench.services.targets import bot_for
-from workbench.services.training import chat_history, failure_fields, reply_fields
+from workbench.services.training import failure_fields, reply_fields
 from workbench.storage import repo, repo_eval
 from workbench.storage.db import session_scope
-from workbench.storage.snapshots import scenario_of
 from workbench.storage.tables import (
     BotTarget,
     Conversation,
@@ -154,24 +154,15 @@ def record_run(
 
 def _pending_jobs(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
     """Conversations of the run that are not finished, with what they still have to play."""
-    jobs: list[_Job] = []
-    with session_scope(engine) as s:
-        convs = repo_eval.run_conversations(session=s, run_id=run_id)
-        for conv in convs:
-            if conv.status == ConversationStatus.finished:
-                continue
-            snap = s.get(ScenarioSnapshot, conv.scenario_snapshot_id)
-            assert snap is not None
-            # The snapshot's exact text, not today's file (which may have changed since).
-            scripted = [t.text for t in scenario_of(session=s, snapshot_id=snap.id or 0)
-                        .scripted_turns]
-            turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
-            msgs = chat_history(turns)
-            done = sum(1 for m in msgs if m["role"] == TurnRole.assistant)
-            # Exchanges are stored whole; only a failed reply leaves a user turn unanswered,
-            # which play() answers first without storing that user turn again.
-            jobs.append(_Job(conv.id or 0, snap.scenario_id, scripted, done, msgs))
-        return jobs, len(convs)
+    found, total = unfinished_conversations(engine=engine, run_id=run_id)
+    jobs = []
+    for u in found:
+        done = sum(1 for m in u.history if m["role"] == TurnRole.assistant)
+        # Exchanges are stored whole; only a failed reply leaves a user turn unanswered,
+        # which play() answers first without storing that user turn again.
+        jobs.append(_Job(u.conversation_id, u.scenario_id,
+                         [t.text for t in u.scenario.scripted_turns], done, u.history))
+    return jobs, total
 
 
 async def execute_run(

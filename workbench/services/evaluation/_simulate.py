@@ -65,12 +65,12 @@ from workbench.services.evaluation._runs import (
     is_simulation,
     record_run,
 )
+from workbench.services.evaluation._unfinished import unfinished_conversations
 from workbench.services.targets import bot_for
-from workbench.services.training import chat_history, failure_fields, reply_fields
+from workbench.services.training import failure_fields, reply_fields
 from workbench.storage import repo, repo_eval, repo_simulate
 from workbench.storage.db import session_scope
-from workbench.storage.snapshots import scenario_of
-from workbench.storage.tables import PromptVersion, Run, ScenarioSnapshot
+from workbench.storage.tables import PromptVersion, Run
 
 SCRIPTED_USER = "scripted"  # the name the offline user goes by in manifests and turns
 # Ends that are a result (the conversation is over); the others leave it to `--resume`.
@@ -114,19 +114,8 @@ def create_simulation(
 
 
 def _pending(*, engine: sa.Engine, run_id: str) -> tuple[list[_Job], int]:
-    jobs: list[_Job] = []
-    with session_scope(engine) as s:
-        convs = repo_eval.run_conversations(session=s, run_id=run_id)
-        for conv in convs:
-            if conv.status == ConversationStatus.finished:
-                continue
-            snap = s.get(ScenarioSnapshot, conv.scenario_snapshot_id)
-            assert snap is not None
-            # The snapshot's exact text, not today's file (which may have changed since).
-            persona = Persona.of(scenario_of(session=s, snapshot_id=snap.id or 0))
-            turns = repo.list_turns(session=s, conversation_id=conv.id or 0, ok_only=True)
-            jobs.append(_Job(conv.id or 0, persona, chat_history(turns)))
-        return jobs, len(convs)
+    found, total = unfinished_conversations(engine=engine, run_id=run_id)
+    return [_Job(u.conversation_id, Persona.of(u.scenario), u.history) for u in found], total
 
 
 UserMove = Callable[[Persona, list[Message]], Awaitable[Next]]
