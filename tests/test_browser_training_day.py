@@ -158,6 +158,9 @@ def test_a_whole_training_day(server: str, settings, library) -> None:  # type: 
             fac.set_default_timeout(WAIT_MS)
             sign_in_staff(fac, server, "begeleider")
             steps.shot(fac, "facilitator-signed-in")
+            # Every page of the role in the sidebar, no folded list with an English "View N more".
+            expect(fac.get_by_text(re.compile(r"View \d+ more"))).to_have_count(0)
+            expect(fac.get_by_test_id("stSidebarNav").get_by_text("Taken")).to_be_visible()
             nav(fac, "Trainingsdag")
             fac.get_by_label("Naam van de dag").fill("Browsertest")
             pick_scenario(fac, scenario)

@@ -109,7 +109,8 @@ def main() -> None:
                     default=i == 0)
             for i, spec in enumerate(specs)
         ]
-    nav = st.navigation(pages, position="sidebar" if user else "hidden")
+    # expanded: every page listed; folded, Streamlit adds an English "View N more" link.
+    nav = st.navigation(pages, position="sidebar" if user else "hidden", expanded=True)
     _sidebar(user)
     _cookie_scripts()
     nav.run()
